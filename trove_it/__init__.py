@@ -1,0 +1,1 @@
+"""trove-it: pytest integration and scenario test harness for OpenStack Trove."""

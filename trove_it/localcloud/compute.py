@@ -1,0 +1,491 @@
+"""Compute driver: nova servers and flavors as Trove's task manager sees them.
+
+A server is the instance's "VM": creating one gives it a port (its loopback
+address) and attaches its volume; deleting it stops the engine process that
+lives "on" it. The API-level checks a real nova makes before booting
+(unknown flavor or image, a flavor disk smaller than the image needs, a RAM
+quota) fail here with nova's own messages, so error-path scenarios see what
+they would see on a real cloud.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from novaclient import api_versions
+from novaclient import exceptions as nova_exc
+
+if TYPE_CHECKING:
+    from trove_it.localcloud.runtime import Runtime
+
+API_VERSION = "2.60"
+RAM_QUOTA_MB = 51200
+INSTANCE_QUOTA = 50
+GB = 1024 ** 3
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Flavor:
+    def __init__(self, flavor_id: str, name: str, ram: int, vcpus: int, disk: int,
+                 ephemeral: int = 0, swap: int = 0, is_public: bool = True,
+                 extra_specs: dict[str, str] | None = None):
+        self.id = str(flavor_id)
+        self.name = name
+        self.ram = int(ram)
+        self.vcpus = int(vcpus)
+        self.disk = int(disk)
+        self.ephemeral = int(ephemeral)
+        self.swap = swap or ""
+        self.is_public = is_public
+        self.rxtx_factor = 1.0
+        self.extra_specs = dict(extra_specs or {})
+        self.description = None
+
+    def get_keys(self) -> dict[str, str]:
+        return dict(self.extra_specs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "ram": self.ram, "vcpus": self.vcpus,
+                "disk": self.disk, "OS-FLV-EXT-DATA:ephemeral": self.ephemeral,
+                "swap": self.swap, "rxtx_factor": self.rxtx_factor,
+                "os-flavor-access:is_public": self.is_public, "OS-FLV-DISABLED:disabled": False,
+                "description": self.description, "extra_specs": dict(self.extra_specs)}
+
+    def embedded(self) -> dict[str, Any]:
+        """How a server shows its flavor from microversion 2.47 on."""
+        return {"id": self.id, "original_name": self.name, "ram": self.ram,
+                "vcpus": self.vcpus, "disk": self.disk, "ephemeral": self.ephemeral,
+                "swap": self.swap or 0, "extra_specs": dict(self.extra_specs)}
+
+
+# Flavors every local cloud starts with: devstack's defaults, so that the
+# trove-tempest-plugin style ids (d2, d3) and m1.* names exist too.
+DEFAULT_FLAVORS = (
+    Flavor("1", "m1.tiny", 512, 1, 1),
+    Flavor("2", "m1.small", 2048, 1, 20),
+    Flavor("3", "m1.medium", 4096, 2, 40),
+    Flavor("d1", "ds512M", 512, 1, 5),
+    Flavor("d2", "ds1G", 1024, 1, 10),
+    Flavor("d3", "ds2G", 2048, 2, 10),
+    Flavor("d4", "ds4G", 4096, 4, 20),
+)
+
+
+class Server:
+    """A nova server as novaclient's resource objects present it."""
+
+    def __init__(self, driver: ComputeDriver, name: str, image_id: str, flavor: Flavor,
+                 project_id: str, user_id: str, metadata: dict[str, str], tags: list[str],
+                 availability_zone: str | None, userdata: Any, key_name: str | None):
+        self._driver = driver
+        self.id = str(uuid.uuid4())
+        self.name = name
+        self.image = {"id": image_id}
+        self._flavor = flavor
+        self._old_flavor: Flavor | None = None
+        self.status = "BUILD"
+        self.tenant_id = project_id
+        self.user_id = user_id
+        self.metadata = dict(metadata or {})
+        self.tags = list(tags or [])
+        self.key_name = key_name
+        self.userdata = userdata
+        self.created = _now()
+        self.updated = self.created
+        self.fault: dict[str, Any] | None = None
+        self.hostId = "trove-it-local"
+        self.networks: dict[str, list[str]] = {}
+        setattr(self, "OS-EXT-AZ:availability_zone", availability_zone or "nova")
+        setattr(self, "OS-EXT-SRV-ATTR:host", "trove-it-local")
+        setattr(self, "OS-EXT-STS:task_state", None)
+
+    # attributes derived from driver state ------------------------------
+    @property
+    def flavor(self) -> dict[str, Any]:
+        return self._flavor.embedded()
+
+    @property
+    def flavor_id(self) -> str:
+        return self._flavor.id
+
+    @property
+    def addresses(self) -> dict[str, list[dict[str, Any]]]:
+        network = self._driver.runtime.network
+        entries = []
+        for port in network.ports_of(self.id):
+            for fixed in port["fixed_ips"]:
+                entries.append({"addr": fixed["ip_address"], "version": 4,
+                                "OS-EXT-IPS:type": "fixed",
+                                "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]})
+        return {"trove-it-private": entries} if entries else {}
+
+    @property
+    def trove_instance_id(self) -> str | None:
+        return self.metadata.get("trove_instance_id")
+
+    def _touch(self, status: str | None = None) -> None:
+        if status:
+            self.status = status
+        self.updated = _now()
+
+    # actions Trove calls ----------------------------------------------
+    def get(self) -> Server:
+        return self
+
+    def delete(self) -> None:
+        self._driver.delete(self.id)
+
+    def reboot(self, reboot_type: str = "SOFT") -> None:
+        self._require("ACTIVE", "SHUTOFF", action="reboot")
+        self._touch("REBOOT")
+        self._driver.runtime.guests.power_cycle(self)
+        self._touch("ACTIVE")
+
+    def resize(self, flavor: Any, **_: Any) -> None:
+        self._require("ACTIVE", "SHUTOFF", action="resize")
+        new = self._driver.find_flavor(getattr(flavor, "id", flavor))
+        self._touch("RESIZE")
+        self._old_flavor, self._flavor = self._flavor, new
+        self._driver.runtime.guests.power_cycle(self)
+        self._touch("VERIFY_RESIZE")
+
+    def confirm_resize(self) -> None:
+        self._require("VERIFY_RESIZE", action="confirmResize")
+        self._old_flavor = None
+        self._touch("ACTIVE")
+
+    def revert_resize(self) -> None:
+        self._require("VERIFY_RESIZE", action="revertResize")
+        if self._old_flavor:
+            self._flavor, self._old_flavor = self._old_flavor, None
+        self._driver.runtime.guests.power_cycle(self)
+        self._touch("ACTIVE")
+
+    def migrate(self, host: str | None = None) -> None:
+        self._require("ACTIVE", "SHUTOFF", action="migrate")
+        self._old_flavor = self._flavor
+        self._driver.runtime.guests.power_cycle(self)
+        self._touch("VERIFY_RESIZE")
+
+    def rebuild(self, image: Any, **_: Any) -> Server:
+        image_id = getattr(image, "id", image)
+        self._driver.runtime.images.get(image_id)
+        self.image = {"id": image_id}
+        self._touch("REBUILD")
+        self._driver.runtime.guests.power_cycle(self)
+        self._touch("ACTIVE")
+        return self
+
+    def stop(self) -> None:
+        self._touch("SHUTOFF")
+
+    def start(self) -> None:
+        self._driver.runtime.guests.power_cycle(self)
+        self._touch("ACTIVE")
+
+    def _require(self, *states: str, action: str) -> None:
+        if self.status not in states:
+            raise nova_exc.Conflict(
+                409, f"Cannot '{action}' instance {self.id} while it is in vm_state "
+                     f"{self.status.lower()}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "id": self.id, "name": self.name, "status": self.status,
+            "tenant_id": self.tenant_id, "user_id": self.user_id,
+            "metadata": dict(self.metadata), "tags": list(self.tags),
+            "image": dict(self.image), "flavor": self.flavor, "addresses": self.addresses,
+            "created": self.created, "updated": self.updated, "hostId": self.hostId,
+            "key_name": self.key_name,
+            "OS-EXT-AZ:availability_zone": getattr(self, "OS-EXT-AZ:availability_zone"),
+            "OS-EXT-STS:vm_state": self.status.lower(),
+            "OS-EXT-STS:task_state": None,
+        }
+        if self.fault:
+            data["fault"] = dict(self.fault)
+        return data
+
+
+class ServerGroup:
+    def __init__(self, name: str, policies: list[str], project_id: str):
+        self.id = str(uuid.uuid4())
+        self.name = name
+        self.policies = list(policies)
+        self.policy = self.policies[0] if self.policies else None
+        self.members: list[str] = []
+        self.project_id = project_id
+        self.metadata: dict[str, str] = {}
+
+
+class ComputeDriver:
+    """Servers, flavors and server groups of the local cloud."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.servers: dict[str, Server] = {}
+        self.flavors: dict[str, Flavor] = {f.id: f for f in DEFAULT_FLAVORS}
+        self.server_groups: dict[str, ServerGroup] = {}
+        self._lock = threading.RLock()
+
+    # flavors ----------------------------------------------------------
+    def find_flavor(self, flavor_id: str) -> Flavor:
+        flavor = self.flavors.get(str(flavor_id))
+        if flavor is None:
+            raise nova_exc.NotFound(404, f"Flavor {flavor_id} could not be found.")
+        return flavor
+
+    def add_flavor(self, flavor: Flavor) -> Flavor:
+        with self._lock:
+            if flavor.id in self.flavors:
+                raise nova_exc.Conflict(409, f"Flavor with ID {flavor.id} already exists.")
+            if any(f.name == flavor.name for f in self.flavors.values()):
+                raise nova_exc.Conflict(409, f"Flavor with name {flavor.name} already exists.")
+            self.flavors[flavor.id] = flavor
+        return flavor
+
+    def delete_flavor(self, flavor_id: str) -> None:
+        with self._lock:
+            if self.flavors.pop(str(flavor_id), None) is None:
+                raise nova_exc.NotFound(404, f"Flavor {flavor_id} could not be found.")
+
+    # servers ----------------------------------------------------------
+    def get(self, server_id: str) -> Server:
+        server = self.servers.get(getattr(server_id, "id", server_id))
+        if server is None:
+            # Trove compares the message text itself.
+            raise nova_exc.NotFound(404, "Not found")
+        return server
+
+    def _check_quota(self, project_id: str, flavor: Flavor) -> None:
+        owned = [s for s in self.servers.values() if s.tenant_id == project_id]
+        if len(owned) >= INSTANCE_QUOTA:
+            raise nova_exc.Forbidden(
+                403, f"Quota exceeded for instances: Requested 1, but already used "
+                     f"{len(owned)} of {INSTANCE_QUOTA} instances")
+        used = sum(s._flavor.ram for s in owned)
+        if used + flavor.ram > RAM_QUOTA_MB:
+            raise nova_exc.Forbidden(
+                403, f"Quota exceeded for ram: Requested {flavor.ram}, but already used "
+                     f"{used} of {RAM_QUOTA_MB} ram")
+
+    def create(self, project_id: str, user_id: str, name: str, image: Any, flavor: Any,
+               nics: Any = None, block_device_mapping_v2: list[dict[str, Any]] | None = None,
+               meta: dict[str, str] | None = None, tags: list[str] | None = None,
+               availability_zone: str | None = None, userdata: Any = None,
+               key_name: str | None = None, scheduler_hints: dict[str, Any] | None = None,
+               **_: Any) -> Server:
+        flavor_obj = self.find_flavor(getattr(flavor, "id", flavor))
+        image_id = getattr(image, "id", image)
+        try:
+            image_info = self.runtime.images.get(image_id)
+        except Exception as exc:
+            raise nova_exc.BadRequest(400, f"Image {image_id} could not be found.") from exc
+        min_disk = int(image_info.get("min_disk") or 0)
+        if flavor_obj.disk and flavor_obj.disk < min_disk:
+            raise nova_exc.BadRequest(
+                400, f"Flavor's disk is too small for requested image. Flavor disk is "
+                     f"{flavor_obj.disk * GB} bytes, minimum required by image is "
+                     f"{min_disk * GB} bytes.")
+        with self._lock:
+            self._check_quota(project_id, flavor_obj)
+            server = Server(self, name, image_id, flavor_obj, project_id, user_id, meta or {},
+                            tags or [], availability_zone, userdata, key_name)
+            self.servers[server.id] = server
+        group_id = (scheduler_hints or {}).get("group")
+        if group_id and group_id in self.server_groups:
+            self.server_groups[group_id].members.append(server.id)
+        self._plug_ports(server, nics, project_id)
+        for bdm in block_device_mapping_v2 or []:
+            if bdm.get("source_type") == "volume" and bdm.get("uuid"):
+                self.runtime.volumes.attach(bdm["uuid"], server.id,
+                                            bdm.get("device_name") or "/dev/vdb")
+        injected = self.runtime.faults.take_server_create_failure()
+        if injected:
+            server.fault = {"code": 500, "message": injected, "created": _now(),
+                            "details": "Injected by trove-it fault injection "
+                                       "(POST /_trove_it/faults/next-server-create)."}
+            server._touch("ERROR")
+        else:
+            server._touch("ACTIVE")
+        return server
+
+    def _plug_ports(self, server: Server, nics: Any, project_id: str) -> None:
+        network = self.runtime.network
+        requested = nics if isinstance(nics, list) else []
+        plugged = False
+        for nic in requested:
+            port_id = nic.get("port-id") or nic.get("port_id")
+            if port_id:
+                port = network.ports.get(port_id)
+                if port is None:
+                    raise nova_exc.BadRequest(400, f"Port {port_id} could not be found.")
+                port["device_id"] = server.id
+                port["device_owner"] = "compute:nova"
+                plugged = True
+            elif nic.get("net-id") or nic.get("net_id"):
+                network.create_port(name="", device_id=server.id, project_id=project_id,
+                                    network_id=nic.get("net-id") or nic.get("net_id"),
+                                    device_owner="compute:nova")
+                plugged = True
+        if not plugged:
+            # Like nova's auto-allocated network when no NIC is asked for.
+            network.create_port(name="", device_id=server.id, project_id=project_id,
+                                device_owner="compute:nova")
+
+    def delete(self, server_id: str) -> None:
+        with self._lock:
+            server = self.servers.pop(getattr(server_id, "id", server_id), None)
+        if server is None:
+            raise nova_exc.NotFound(404, "Not found")
+        server._touch("DELETED")
+        self.runtime.guests.destroy(server)
+        self.runtime.network.release_device(server.id)
+        for volume in list(self.runtime.volumes.volumes.values()):
+            if any(a["server_id"] == server.id for a in volume.attachments):
+                self.runtime.volumes.detach(volume.id)
+                self.runtime.volumes.delete(volume.id)
+        for group in self.server_groups.values():
+            if server.id in group.members:
+                group.members.remove(server.id)
+
+    def list(self, search_opts: dict[str, Any] | None = None) -> list[Server]:
+        servers = list(self.servers.values())
+        opts = dict(search_opts or {})
+        tags_any = opts.pop("tags-any", None)
+        if tags_any:
+            wanted = set(str(tags_any).split(","))
+            servers = [s for s in servers if wanted.intersection(s.tags)]
+        name = opts.pop("name", None)
+        if name:
+            servers = [s for s in servers if s.name == name]
+        return servers
+
+
+class _Servers:
+    def __init__(self, driver: ComputeDriver, project_id: str, user_id: str):
+        self._driver = driver
+        self._project_id = project_id
+        self._user_id = user_id
+
+    def create(self, name: str, image: Any, flavor: Any, **kwargs: Any) -> Server:
+        return self._driver.create(self._project_id, self._user_id, name, image, flavor, **kwargs)
+
+    def get(self, server: Any) -> Server:
+        return self._driver.get(server)
+
+    def list(self, detailed: bool = True, search_opts: dict[str, Any] | None = None,
+             limit: int | None = None, **_: Any) -> list[Server]:
+        return self._driver.list(search_opts)
+
+    def delete(self, server: Any) -> None:
+        self._driver.delete(server)
+
+    def set_tags(self, server: Any, tags: list[str]) -> list[str]:
+        target = self._driver.get(server)
+        target.tags = list(tags)
+        return target.tags
+
+    def resize(self, server: Any, flavor: Any, **kwargs: Any) -> None:
+        self._driver.get(server).resize(flavor, **kwargs)
+
+    def confirm_resize(self, server: Any) -> None:
+        self._driver.get(server).confirm_resize()
+
+    def revert_resize(self, server: Any) -> None:
+        self._driver.get(server).revert_resize()
+
+    def reboot(self, server: Any, reboot_type: str = "SOFT") -> None:
+        self._driver.get(server).reboot(reboot_type)
+
+    def rebuild(self, server: Any, image: Any, **kwargs: Any) -> Server:
+        return self._driver.get(server).rebuild(image, **kwargs)
+
+    def migrate(self, server: Any, host: str | None = None) -> None:
+        self._driver.get(server).migrate(host)
+
+    def stop(self, server: Any) -> None:
+        self._driver.get(server).stop()
+
+    def start(self, server: Any) -> None:
+        self._driver.get(server).start()
+
+
+class _Flavors:
+    def __init__(self, driver: ComputeDriver):
+        self._driver = driver
+
+    def get(self, flavor: Any) -> Flavor:
+        return self._driver.find_flavor(getattr(flavor, "id", flavor))
+
+    def list(self, detailed: bool = True, is_public: bool | None = True, **_: Any
+             ) -> list[Flavor]:
+        return list(self._driver.flavors.values())
+
+    def find(self, name: str | None = None, **_: Any) -> Flavor:
+        for flavor in self._driver.flavors.values():
+            if flavor.name == name:
+                return flavor
+        raise nova_exc.NotFound(404, f"Flavor {name} could not be found.")
+
+
+class _ServerGroups:
+    def __init__(self, driver: ComputeDriver, project_id: str):
+        self._driver = driver
+        self._project_id = project_id
+
+    def list(self, all_projects: bool = False, **_: Any) -> list[ServerGroup]:
+        return list(self._driver.server_groups.values())
+
+    def get(self, group_id: str) -> ServerGroup:
+        group = self._driver.server_groups.get(group_id)
+        if group is None:
+            raise nova_exc.NotFound(404, f"Server group {group_id} could not be found.")
+        return group
+
+    def create(self, name: str, policies: list[str] | None = None, policy: str | None = None,
+               **_: Any) -> ServerGroup:
+        group = ServerGroup(name, policies or ([policy] if policy else []), self._project_id)
+        self._driver.server_groups[group.id] = group
+        return group
+
+    def delete(self, group_id: Any) -> None:
+        if self._driver.server_groups.pop(getattr(group_id, "id", group_id), None) is None:
+            raise nova_exc.NotFound(404, f"Server group {group_id} could not be found.")
+
+
+class _ServerVolumes:
+    def __init__(self, driver: ComputeDriver):
+        self._driver = driver
+
+    def create_server_volume(self, server_id: str, volume_id: str, device: str | None = None,
+                             **_: Any) -> None:
+        self._driver.get(server_id)
+        self._driver.runtime.volumes.attach(volume_id, server_id, device or "/dev/vdb")
+
+    def delete_server_volume(self, server_id: str, volume_id: str, **_: Any) -> None:
+        self._driver.runtime.volumes.detach(volume_id)
+
+
+class NovaClient:
+    def __init__(self, driver: ComputeDriver, project_id: str, user_id: str):
+        self.api_version = api_versions.APIVersion(API_VERSION)
+        self.servers = _Servers(driver, project_id, user_id)
+        self.flavors = _Flavors(driver)
+        self.server_groups = _ServerGroups(driver, project_id)
+        self.volumes = _ServerVolumes(driver)
+
+
+def nova_client(context: Any, region_name: str | None = None,
+                password: str | None = None) -> NovaClient:
+    """Trove's ``remote_nova_client`` factory."""
+    from trove_it.localcloud import runtime
+
+    return NovaClient(runtime.get().compute, getattr(context, "project_id", "") or "",
+                      getattr(context, "user_id", "") or "")
+

@@ -1,0 +1,179 @@
+"""A small nova v2.1 endpoint over the compute driver's state.
+
+Flavors can be listed, shown, created and deleted (the harness registers its
+test flavors through openstacksdk, as on a real cloud); servers are read-only,
+for leak checks and ``openstack server list``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import webob
+from novaclient import exceptions as nova_exc
+
+from trove_it.localcloud import runtime
+from trove_it.localcloud.auth import authenticated_account
+from trove_it.localcloud.compute import Flavor, Server
+from trove_it.localcloud.identity import Account
+from trove_it.localcloud.wsgi_json import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Router,
+    Unauthorized,
+    json_response,
+    request_json,
+)
+
+MAX_VERSION = "2.96"
+MIN_VERSION = "2.1"
+
+
+def _account(request: webob.Request) -> Account:
+    account = authenticated_account(request)
+    if account is None:
+        raise Unauthorized("The request you have made requires authentication.")
+    return account
+
+
+def _link(kind: str, ident: str) -> list[dict[str, str]]:
+    href = f"{runtime.get().public_url}/compute/v2.1/{kind}/{ident}"
+    return [{"rel": "self", "href": href}, {"rel": "bookmark", "href": href}]
+
+
+def _flavor_view(flavor: Flavor) -> dict[str, Any]:
+    return {**flavor.to_dict(), "links": _link("flavors", flavor.id)}
+
+
+def _server_view(server: Server) -> dict[str, Any]:
+    return {**server.to_dict(), "links": _link("servers", server.id)}
+
+
+def _version_doc() -> dict[str, Any]:
+    return {"id": "v2.1", "status": "CURRENT", "version": MAX_VERSION,
+            "min_version": MIN_VERSION, "updated": "2013-07-23T11:33:21Z",
+            "links": [{"rel": "self", "href": f"{runtime.get().public_url}/compute/v2.1/"}]}
+
+
+def _versions(request: webob.Request) -> webob.Response:
+    return json_response({"versions": [_version_doc()]})
+
+
+def _version(request: webob.Request) -> webob.Response:
+    return json_response({"version": _version_doc()})
+
+
+def _list_flavors(request: webob.Request, detail: str | None = None) -> webob.Response:
+    _account(request)
+    flavors = list(runtime.get().compute.flavors.values())
+    if detail:
+        return json_response({"flavors": [_flavor_view(f) for f in flavors]})
+    return json_response({"flavors": [{"id": f.id, "name": f.name,
+                                       "links": _link("flavors", f.id)} for f in flavors]})
+
+
+def _get_flavor(request: webob.Request, flavor_id: str) -> webob.Response:
+    _account(request)
+    try:
+        flavor = runtime.get().compute.find_flavor(flavor_id)
+    except nova_exc.NotFound as exc:
+        raise NotFound(str(exc.message)) from exc
+    return json_response({"flavor": _flavor_view(flavor)})
+
+
+def _create_flavor(request: webob.Request) -> webob.Response:
+    if not _account(request).is_admin:
+        raise Forbidden("Policy doesn't allow os_compute_api:os-flavor-manage:create "
+                        "to be performed.")
+    spec = request_json(request).get("flavor") or {}
+    try:
+        flavor = Flavor(
+            spec.get("id") or spec["name"], spec["name"], int(spec["ram"]), int(spec["vcpus"]),
+            int(spec.get("disk", 0)), int(spec.get("OS-FLV-EXT-DATA:ephemeral", 0) or 0),
+            spec.get("swap") or 0, bool(spec.get("os-flavor-access:is_public", True)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadRequest(f"Invalid flavor definition: {exc}") from exc
+    flavor.description = spec.get("description")
+    try:
+        runtime.get().compute.add_flavor(flavor)
+    except nova_exc.Conflict as exc:
+        raise Conflict(str(exc.message)) from exc
+    return json_response({"flavor": _flavor_view(flavor)})
+
+
+def _delete_flavor(request: webob.Request, flavor_id: str) -> webob.Response:
+    if not _account(request).is_admin:
+        raise Forbidden("Policy doesn't allow os_compute_api:os-flavor-manage:delete "
+                        "to be performed.")
+    try:
+        runtime.get().compute.delete_flavor(flavor_id)
+    except nova_exc.NotFound as exc:
+        raise NotFound(str(exc.message)) from exc
+    return webob.Response(status=202)
+
+
+def _extra_specs(request: webob.Request, flavor_id: str) -> webob.Response:
+    _account(request)
+    try:
+        flavor = runtime.get().compute.find_flavor(flavor_id)
+    except nova_exc.NotFound as exc:
+        raise NotFound(str(exc.message)) from exc
+    if request.method == "POST":
+        flavor.extra_specs.update(request_json(request).get("extra_specs") or {})
+    return json_response({"extra_specs": dict(flavor.extra_specs)})
+
+
+def _visible_servers(account: Account) -> list[Server]:
+    servers = runtime.get().compute.list()
+    if account.is_admin:
+        return servers
+    return [s for s in servers if s.tenant_id == account.project_id]
+
+
+def _list_servers(request: webob.Request, detail: str | None = None) -> webob.Response:
+    account = _account(request)
+    servers = _visible_servers(account)
+    name = request.params.get("name")
+    if name:
+        servers = [s for s in servers if name in s.name]
+    if detail:
+        return json_response({"servers": [_server_view(s) for s in servers]})
+    return json_response({"servers": [{"id": s.id, "name": s.name,
+                                       "links": _link("servers", s.id)} for s in servers]})
+
+
+def _get_server(request: webob.Request, server_id: str) -> webob.Response:
+    account = _account(request)
+    for server in _visible_servers(account):
+        if server.id == server_id:
+            return json_response({"server": _server_view(server)})
+    raise NotFound(f"Instance {server_id} could not be found.")
+
+
+def _limits(request: webob.Request) -> webob.Response:
+    from trove_it.localcloud.compute import INSTANCE_QUOTA, RAM_QUOTA_MB
+
+    account = _account(request)
+    owned = [s for s in runtime.get().compute.list() if s.tenant_id == account.project_id]
+    return json_response({"limits": {"rate": [], "absolute": {
+        "maxTotalInstances": INSTANCE_QUOTA, "maxTotalRAMSize": RAM_QUOTA_MB,
+        "maxTotalCores": -1, "totalInstancesUsed": len(owned),
+        "totalRAMUsed": sum(s.flavor["ram"] for s in owned), "totalCoresUsed": 0}}})
+
+
+def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
+    router = Router()
+    router.add("GET", "", _versions)
+    router.add("GET", "/v2.1", _version)
+    router.add("GET", "/v2.1/flavors(?P<detail>/detail)?", _list_flavors)
+    router.add("POST", "/v2.1/flavors", _create_flavor)
+    router.add("GET", "/v2.1/flavors/(?P<flavor_id>[^/]+)", _get_flavor)
+    router.add("DELETE", "/v2.1/flavors/(?P<flavor_id>[^/]+)", _delete_flavor)
+    router.add("GET", "/v2.1/flavors/(?P<flavor_id>[^/]+)/os-extra_specs", _extra_specs)
+    router.add("POST", "/v2.1/flavors/(?P<flavor_id>[^/]+)/os-extra_specs", _extra_specs)
+    router.add("GET", "/v2.1/servers(?P<detail>/detail)?", _list_servers)
+    router.add("GET", "/v2.1/servers/(?P<server_id>[^/]+)", _get_server)
+    router.add("GET", "/v2.1/limits", _limits)
+    return router

@@ -1,0 +1,126 @@
+"""``/_trove_it``: the local cloud's own control endpoint (admin only).
+
+Fault injection for error-path scenarios (fail or recover a guest, fail the
+next server create), and the views a failing test's dossier needs: what a
+guest runs and where, and the tails of the server and engine logs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import webob
+
+from trove_it.localcloud import runtime
+from trove_it.localcloud.auth import authenticated_account
+from trove_it.localcloud.wsgi_json import (
+    Forbidden,
+    NotFound,
+    Router,
+    Unauthorized,
+    json_response,
+    request_json,
+)
+
+MAX_LINES = 2000
+
+
+def _admin(request: webob.Request) -> None:
+    account = authenticated_account(request)
+    if account is None:
+        raise Unauthorized("The request you have made requires authentication.")
+    if not account.is_admin:
+        raise Forbidden("The trove-it control endpoint is for administrators only.")
+
+
+def _lines(request: webob.Request, default: int = 100) -> int:
+    try:
+        return max(1, min(MAX_LINES, int(request.params.get("lines", default))))
+    except ValueError:
+        return default
+
+
+def _tail(path: Any, lines: int) -> list[str]:
+    try:
+        with open(path, errors="replace") as handle:
+            return handle.read().splitlines()[-lines:]
+    except OSError:
+        return []
+
+
+def _status(request: webob.Request) -> webob.Response:
+    _admin(request)
+    rt = runtime.get()
+    return json_response({
+        "name": rt.name,
+        "network_cidr": str(rt.network.cidr),
+        "unavailable_engines": dict(rt.engines.unavailable),
+        "guests": [vm.describe() for vm in rt.guests.all()],
+        "pending_faults": rt.faults.pending(),
+    })
+
+
+def _guest(request: webob.Request, instance_id: str) -> Any:
+    vm = runtime.get().guests.find(instance_id)
+    if vm is None:
+        raise NotFound(f"No guest for instance {instance_id} on this cloud.")
+    return vm
+
+
+def _show_guest(request: webob.Request, instance_id: str) -> webob.Response:
+    _admin(request)
+    return json_response({"guest": _guest(request, instance_id).describe()})
+
+
+def _fail_guest(request: webob.Request, instance_id: str) -> webob.Response:
+    _admin(request)
+    vm = _guest(request, instance_id)
+    vm.fail()
+    return json_response({"guest": vm.describe()}, status=202)
+
+
+def _recover_guest(request: webob.Request, instance_id: str) -> webob.Response:
+    _admin(request)
+    vm = _guest(request, instance_id)
+    vm.recover()
+    return json_response({"guest": vm.describe()}, status=202)
+
+
+def _guest_log(request: webob.Request, instance_id: str) -> webob.Response:
+    _admin(request)
+    vm = _guest(request, instance_id)
+    return json_response({"instance_id": instance_id, "lines": vm.log_tail(_lines(request))})
+
+
+def _server_log(request: webob.Request) -> webob.Response:
+    _admin(request)
+    rt = runtime.get()
+    return json_response({"path": str(rt.layout.server_log),
+                          "lines": _tail(rt.layout.server_log, _lines(request))})
+
+
+def _fail_next_create(request: webob.Request) -> webob.Response:
+    _admin(request)
+    spec = request_json(request) or {}
+    count = int(spec.get("count", 1))
+    runtime.get().faults.fail_next_server_create(spec.get("message"), count)
+    return json_response({"pending_faults": runtime.get().faults.pending()}, status=202)
+
+
+def _clear_faults(request: webob.Request) -> webob.Response:
+    _admin(request)
+    runtime.get().faults.clear()
+    return webob.Response(status=204)
+
+
+def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
+    router = Router()
+    router.add("GET", "/status", _status)
+    router.add("GET", "/guests/(?P<instance_id>[^/]+)", _show_guest)
+    router.add("POST", "/guests/(?P<instance_id>[^/]+)/fail", _fail_guest)
+    router.add("POST", "/guests/(?P<instance_id>[^/]+)/recover", _recover_guest)
+    router.add("GET", "/guests/(?P<instance_id>[^/]+)/log", _guest_log)
+    router.add("GET", "/logs/server", _server_log)
+    router.add("POST", "/faults/next-server-create", _fail_next_create)
+    router.add("DELETE", "/faults", _clear_faults)
+    return router

@@ -1,0 +1,378 @@
+"""MariaDB engine: serves the mysql and mariadb datastores.
+
+One ``mariadbd`` per instance with binary logs and GTIDs on, so replicas
+stream real changes. The guest administers it as ``root@localhost`` over the
+instance's unix socket; the ``root@'%'`` account is the user-visible root
+that enable-root creates. Backups are logical: a ``mariadb-dump`` of the
+user databases plus the accounts and grants, as SQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from trove_it.localcloud import processes
+from trove_it.localcloud.engines import binaries
+from trove_it.localcloud.engines.base import (
+    Database,
+    Engine,
+    EngineError,
+    ReplicationSource,
+    User,
+)
+from trove_it.localcloud.engines.server_process import (
+    ServerProcess,
+    binary_fingerprint,
+    copy_template,
+    prepare_template,
+)
+
+SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
+INTERNAL_USERS = frozenset({"os_admin", "mariadb.sys", "root"})
+REPLICATION_USER = "os_repl"
+# Accounts mariadb-install-db makes that would shadow root@'%' for clients on
+# loopback (they arrive from 127.0.0.1 whatever 127.x address they dial).
+TEMPLATE_CLEANUP = (
+    "DELETE FROM mysql.global_priv WHERE User='root' AND Host NOT IN ('localhost');",
+    "DELETE FROM mysql.global_priv WHERE User='';",
+    "FLUSH PRIVILEGES;",
+)
+LOGS = {"general": "general.log", "slow_query": "slow_query.log", "error": "error.log"}
+
+
+def quote_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def quote_str(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def account(name: str, host: str | None) -> str:
+    return f"{quote_str(name)}@{quote_str(host or '%')}"
+
+
+def _sql_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "ON" if value else "OFF"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return quote_str(str(value))
+
+
+class MariaDBEngine(Engine):
+    kind = "mariadb"
+    port = 3306
+    internal_users = INTERNAL_USERS
+    internal_databases = SYSTEM_DATABASES
+
+    def __init__(self, ctx: Any):
+        super().__init__(ctx)
+        self.process = ServerProcess(ctx, "mariadbd")
+        self.enabled_logs: set[str] = set()
+
+    @property
+    def socket(self) -> Path:
+        return self.ctx.run_dir / "mysqld.sock"
+
+    # lifecycle -------------------------------------------------------
+    def initialize(self) -> None:
+        name = "mariadb-" + binary_fingerprint(binaries.require("mariadb", "mariadbd"))
+        template = prepare_template(self.ctx.templates, name, self._build_template)
+        copy_template(template, self.ctx.data_dir, None)
+
+    def _build_template(self, scratch: Path) -> None:
+        install = binaries.require("mariadb", "mariadb-install-db")
+        mariadbd = binaries.require("mariadb", "mariadbd")
+        data = scratch / "data"
+        result = processes.run([install, "--no-defaults", f"--datadir={data}", "--user=root",
+                                "--auth-root-authentication-method=normal", "--skip-test-db"],
+                               timeout=120)
+        if result.returncode != 0:
+            raise EngineError("mariadb-install-db failed: " +
+                              result.stderr.decode(errors="replace")[-300:])
+        sql = "\n".join(TEMPLATE_CLEANUP).encode()
+        boot = processes.run([mariadbd, "--no-defaults", "--user=root", f"--datadir={data}",
+                              "--bootstrap"], input_data=sql,
+                             timeout=120)
+        if boot.returncode != 0:
+            raise EngineError("mariadbd --bootstrap failed: " +
+                              boot.stderr.decode(errors="replace")[-300:])
+
+    def _argv(self) -> list[str]:
+        ctx = self.ctx
+        argv = [
+            binaries.require("mariadb", "mariadbd"), "--no-defaults", "--user=root",
+            f"--datadir={ctx.data_dir}", f"--bind-address={ctx.address}", f"--port={self.port}",
+            f"--socket={self.socket}", f"--pid-file={ctx.run_dir / 'mariadbd.pid'}",
+            f"--server-id={ctx.server_id}", f"--log-bin={ctx.data_dir / 'binlog'}",
+            "--gtid-strict-mode=ON", "--log-slave-updates=ON", "--binlog-format=MIXED",
+            "--innodb-buffer-pool-size=16M", "--performance-schema=OFF",
+            "--skip-name-resolve", "--max-connections=100",
+            f"--log-error={ctx.log_dir / LOGS['error']}",
+            f"--general-log-file={ctx.log_dir / LOGS['general']}",
+            f"--slow-query-log-file={ctx.log_dir / LOGS['slow_query']}",
+            f"--general-log={'ON' if 'general' in self.enabled_logs else 'OFF'}",
+            f"--slow-query-log={'ON' if 'slow_query' in self.enabled_logs else 'OFF'}",
+        ]
+        for key, value in sorted(ctx.overrides.items()):
+            argv.append(f"--{key.replace('_', '-')}={_sql_value(value).strip(chr(39))}")
+        return argv
+
+    def start(self) -> None:
+        self.process.start(self._argv(), ready=self._ping, timeout=90)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def is_running(self) -> bool:
+        if not self.process.alive():
+            return False
+        try:
+            return self._ping()
+        except Exception:  # noqa: BLE001 - any driver error means "not answering"
+            return False
+
+    def _ping(self) -> bool:
+        with self.connect() as cur:
+            cur.execute("SELECT 1")
+        return True
+
+    @contextmanager
+    def connect(self, database: str | None = None) -> Iterator[Any]:
+        conn = pymysql.connect(unix_socket=str(self.socket), user="root", password="",
+                               database=database, autocommit=True, connect_timeout=5,
+                               charset="utf8mb4")
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        finally:
+            conn.close()
+
+    def execute(self, *statements: str) -> None:
+        with self.connect() as cur:
+            for statement in statements:
+                cur.execute(statement)
+
+    def query(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+        with self.connect() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+
+    def version(self) -> str:
+        return str(self.query("SELECT VERSION()")[0][0])
+
+    # databases -------------------------------------------------------
+    def create_database(self, database: Database) -> None:
+        sql = f"CREATE DATABASE IF NOT EXISTS {quote_ident(database.name)}"
+        if database.character_set:
+            sql += f" CHARACTER SET {database.character_set}"
+        if database.collate:
+            sql += f" COLLATE {database.collate}"
+        self.execute(sql)
+
+    def delete_database(self, name: str) -> None:
+        self.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)}")
+
+    def list_databases(self) -> list[Database]:
+        rows = self.query("SELECT schema_name, default_character_set_name, "
+                          "default_collation_name FROM information_schema.schemata "
+                          "ORDER BY schema_name")
+        return [Database(n, c, o) for n, c, o in rows if n not in SYSTEM_DATABASES]
+
+    # users -----------------------------------------------------------
+    def create_user(self, user: User) -> None:
+        self.execute(f"CREATE USER {account(user.name, user.host)} "
+                     f"IDENTIFIED BY {quote_str(user.password or '')}")
+        if user.databases:
+            self.grant(user.name, user.host, user.databases)
+
+    def delete_user(self, name: str, host: str | None) -> None:
+        self.execute(f"DROP USER IF EXISTS {account(name, host)}")
+
+    def list_users(self) -> list[User]:
+        rows = self.query("SELECT User, Host FROM mysql.user ORDER BY User, Host")
+        users = []
+        for name, host in rows:
+            if name in INTERNAL_USERS or not name:
+                continue
+            users.append(User(name, host, None, self.list_access(name, host)))
+        return users
+
+    def list_access(self, name: str, host: str | None) -> list[str]:
+        rows = self.query("SELECT DISTINCT Db FROM mysql.db WHERE User=%s AND Host=%s "
+                          "ORDER BY Db", (name, host or "%"))
+        return [r[0] for r in rows if r[0] not in SYSTEM_DATABASES]
+
+    def user_exists(self, name: str, host: str | None) -> bool:
+        return bool(self.query("SELECT 1 FROM mysql.user WHERE User=%s AND Host=%s",
+                               (name, host or "%")))
+
+    def update_user(self, name: str, host: str | None, new_name: str | None,
+                    new_host: str | None, new_password: str | None) -> None:
+        if new_password is not None:
+            self.execute(f"ALTER USER {account(name, host)} "
+                         f"IDENTIFIED BY {quote_str(new_password)}")
+        if (new_name and new_name != name) or (new_host and new_host != (host or "%")):
+            self.execute(f"RENAME USER {account(name, host)} TO "
+                         f"{account(new_name or name, new_host or host)}")
+
+    def grant(self, name: str, host: str | None, databases: list[str]) -> None:
+        for db in databases:
+            self.execute(f"GRANT ALL PRIVILEGES ON {quote_ident(db)}.* TO {account(name, host)}")
+
+    def revoke(self, name: str, host: str | None, database: str) -> None:
+        self.execute(f"REVOKE ALL PRIVILEGES ON {quote_ident(database)}.* "
+                     f"FROM {account(name, host)}")
+
+    # root ------------------------------------------------------------
+    def enable_root(self, password: str) -> str:
+        self.execute(f"CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY {quote_str(password)}",
+                     f"ALTER USER 'root'@'%' IDENTIFIED BY {quote_str(password)}",
+                     "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION")
+        return "root"
+
+    def disable_root(self) -> None:
+        self.execute("DROP USER IF EXISTS 'root'@'%'")
+
+    # configuration ---------------------------------------------------
+    def apply_live(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            self.execute(f"SET GLOBAL {key} = {_sql_value(value)}")
+
+    def read_setting(self, name: str) -> str | None:
+        rows = self.query("SHOW GLOBAL VARIABLES LIKE %s", (name,))
+        return str(rows[0][1]) if rows else None
+
+    # backup ----------------------------------------------------------
+    def _account_statements(self) -> list[str]:
+        statements = []
+        for name, host in self.query("SELECT User, Host FROM mysql.user"):
+            if name in ("os_admin", "mariadb.sys", "") or (name == "root" and host != "%"):
+                continue
+            if name == REPLICATION_USER:
+                continue
+            create = self.query(f"SHOW CREATE USER {account(name, host)}")[0][0]
+            statements.append(create.replace("CREATE USER", "CREATE USER IF NOT EXISTS", 1))
+            statements.extend(row[0] for row in self.query(f"SHOW GRANTS FOR {account(name, host)}"))
+        return statements
+
+    def backup(self, target: Path) -> dict[str, Any]:
+        databases = [d.name for d in self.list_databases()]
+        dump = binaries.require("mariadb", "mariadb-dump")
+        with target.open("wb") as out:
+            if databases:
+                result = processes.run(
+                    [dump, f"--socket={self.socket}", "--user=root", "--single-transaction",
+                     "--routines", "--events", "--triggers", "--gtid", "--master-data=2",
+                     "--databases", *databases], timeout=600)
+                if result.returncode != 0:
+                    raise EngineError("mariadb-dump failed: " +
+                                      result.stderr.decode(errors="replace")[-300:])
+                out.write(result.stdout)
+            out.write(b"\n-- trove-it accounts\n")
+            for statement in self._account_statements():
+                out.write(statement.encode() + b";\n")
+            out.write(b"FLUSH PRIVILEGES;\n")
+        return {"databases": databases, "gtid": self.replication_position().get("gtid", "")}
+
+    def restore(self, source: Path, metadata: dict[str, Any]) -> None:
+        client = binaries.require("mariadb", "mariadb")
+        result = processes.run([client, f"--socket={self.socket}", "--user=root"],
+                               input_data=source.read_bytes(), timeout=600)
+        if result.returncode != 0:
+            raise EngineError("restoring the dump failed: " +
+                              result.stderr.decode(errors="replace")[-300:])
+
+    # replication -----------------------------------------------------
+    def replication_credentials(self) -> tuple[str, str]:
+        import secrets
+
+        password = secrets.token_urlsafe(16)
+        self.execute(
+            f"CREATE USER IF NOT EXISTS {account(REPLICATION_USER, '%')} "
+            f"IDENTIFIED BY {quote_str(password)}",
+            f"ALTER USER {account(REPLICATION_USER, '%')} IDENTIFIED BY {quote_str(password)}",
+            f"GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO "
+            f"{account(REPLICATION_USER, '%')}")
+        return REPLICATION_USER, password
+
+    def replication_position(self) -> dict[str, Any]:
+        rows = self.query("SELECT @@GLOBAL.gtid_binlog_pos")
+        return {"gtid": str(rows[0][0] or "")}
+
+    def seed_from(self, source: ReplicationSource, snapshot: Path | None,
+                  metadata: dict[str, Any]) -> None:
+        if snapshot is not None:
+            self.restore(snapshot, metadata)
+        gtid = source.position.get("gtid", "")
+        self.execute("STOP SLAVE", "RESET SLAVE ALL", "RESET MASTER",
+                     f"SET GLOBAL gtid_slave_pos = {quote_str(gtid)}")
+
+    def follow(self, source: ReplicationSource) -> None:
+        self.execute(
+            "STOP SLAVE",
+            f"CHANGE MASTER TO MASTER_HOST={quote_str(source.host)}, "
+            f"MASTER_PORT={source.port}, MASTER_USER={quote_str(source.user)}, "
+            f"MASTER_PASSWORD={quote_str(source.password)}, MASTER_USE_GTID=current_pos, "
+            f"MASTER_CONNECT_RETRY=1",
+            "START SLAVE")
+        self.set_read_only(True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status = self.slave_status()
+            if status.get("Slave_IO_Running") == "Yes" and \
+                    status.get("Slave_SQL_Running") == "Yes":
+                return
+            if status.get("Last_IO_Errno") not in (None, 0, "0") and \
+                    status.get("Last_IO_Errno") != 2003:
+                raise EngineError(f"replication did not start: {status.get('Last_IO_Error')}")
+            time.sleep(0.2)
+        raise EngineError(f"replication did not start: {self.slave_status()}")
+
+    def slave_status(self) -> dict[str, Any]:
+        with self.connect() as cur:
+            cur.execute("SHOW SLAVE STATUS")
+            row = cur.fetchone()
+            if not row:
+                return {}
+            return dict(zip([c[0] for c in cur.description], row))
+
+    def unfollow(self) -> None:
+        self.execute("STOP SLAVE", "RESET SLAVE ALL")
+        self.set_read_only(False)
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.execute(f"SET GLOBAL read_only = {'ON' if read_only else 'OFF'}")
+
+    def last_transaction(self) -> str | None:
+        return self.replication_position().get("gtid") or None
+
+    def wait_for_transaction(self, txn: str, timeout: float) -> None:
+        if not txn:
+            return
+        rows = self.query("SELECT MASTER_GTID_WAIT(%s, %s)", (txn, timeout))
+        if rows and rows[0][0] == -1:
+            raise EngineError(f"replica did not reach transaction {txn} within {timeout}s")
+
+    # logs ------------------------------------------------------------
+    def log_files(self) -> dict[str, Path]:
+        return {name: self.ctx.log_dir / file for name, file in LOGS.items()}
+
+    def enable_log(self, name: str, enabled: bool) -> bool:
+        variable = {"general": "general_log", "slow_query": "slow_query_log"}.get(name)
+        if variable is None:
+            return False
+        (self.enabled_logs.add if enabled else self.enabled_logs.discard)(name)
+        if self.process.alive():
+            self.execute(f"SET GLOBAL {variable} = {'ON' if enabled else 'OFF'}")
+            if name == "slow_query" and enabled:
+                self.execute("SET GLOBAL long_query_time = 0")
+        return False
+

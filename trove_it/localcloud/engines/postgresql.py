@@ -1,0 +1,337 @@
+"""PostgreSQL engine: serves the postgresql datastore.
+
+One ``postgres`` per instance, started directly (not through ``pg_ctl``, which
+would detach it from the cloud server). PostgreSQL refuses to run as root, so
+when the cloud runs as root the server runs as an unprivileged user. The
+guest administers it as ``postgres`` over the instance's unix socket with
+pg8000, which is pure Python and so cooperates with the server's eventlet
+hub. Replicas are real streaming standbys made with ``pg_basebackup``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pg8000.native
+
+from trove_it.localcloud import processes
+from trove_it.localcloud.engines import binaries
+from trove_it.localcloud.engines.base import (
+    Database,
+    Engine,
+    EngineError,
+    ReplicationSource,
+    User,
+)
+from trove_it.localcloud.engines.server_process import (
+    ServerProcess,
+    binary_fingerprint,
+    chown_tree,
+    copy_template,
+    prepare_template,
+)
+
+SYSTEM_DATABASES = frozenset({"postgres", "template0", "template1"})
+INTERNAL_USERS = frozenset({"postgres", "os_admin"})
+REPLICATION_USER = "os_repl"
+HBA = """\
+local   all             all                                     trust
+host    all             all             0.0.0.0/0               scram-sha-256
+host    replication     all             0.0.0.0/0               scram-sha-256
+"""
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _setting_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+class PostgreSQLEngine(Engine):
+    kind = "postgresql"
+    port = 5432
+    internal_users = INTERNAL_USERS
+    internal_databases = SYSTEM_DATABASES
+
+    def __init__(self, ctx: Any):
+        super().__init__(ctx)
+        self.process = ServerProcess(ctx, "postgres")
+        self.statement_logging = False
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.ctx.run_dir
+
+    # lifecycle -------------------------------------------------------
+    def initialize(self) -> None:
+        name = "postgresql-" + binary_fingerprint(binaries.require("postgresql", "postgres"))
+        template = prepare_template(self.ctx.templates, name, self._build_template)
+        copy_template(template, self.ctx.data_dir, self.ctx.run_as)
+        os.chmod(self.ctx.data_dir, 0o700)
+
+    def _build_template(self, scratch: Path) -> None:
+        initdb = binaries.require("postgresql", "initdb")
+        data = scratch / "data"
+        chown_tree(scratch, self.ctx.run_as)
+        result = processes.run([initdb, "-D", str(data), "-U", "postgres",
+                                "--auth-local=trust", "--auth-host=scram-sha-256",
+                                "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+                               user=self.ctx.run_as, timeout=180)
+        if result.returncode != 0:
+            raise EngineError("initdb failed: " + result.stderr.decode(errors="replace")[-300:])
+        (data / "pg_hba.conf").write_text(HBA)
+
+    def _argv(self) -> list[str]:
+        ctx = self.ctx
+        settings = {
+            "listen_addresses": ctx.address, "port": self.port,
+            "unix_socket_directories": str(self.socket_dir), "shared_buffers": "16MB",
+            "max_connections": 100, "wal_level": "replica", "max_wal_senders": 10,
+            "hot_standby": "on", "fsync": "off", "synchronous_commit": "off",
+            "log_destination": "stderr", "logging_collector": "off",
+            "log_line_prefix": "%m [%p] %q%u@%d ",
+            "log_statement": "all" if self.statement_logging else "none",
+        }
+        settings.update(ctx.overrides)
+        argv = [binaries.require("postgresql", "postgres"), "-D", str(ctx.data_dir)]
+        for key, value in settings.items():
+            argv += ["-c", f"{key}={_setting_value(value)}"]
+        return argv
+
+    def start(self) -> None:
+        self.process.start(self._argv(), ready=self._ping, timeout=90, user=self.ctx.run_as)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def is_running(self) -> bool:
+        if not self.process.alive():
+            return False
+        try:
+            return self._ping()
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _ping(self) -> bool:
+        self.query("SELECT 1")
+        return True
+
+    def connect(self, database: str = "postgres") -> pg8000.native.Connection:
+        return pg8000.native.Connection(
+            user="postgres", database=database, timeout=10,
+            unix_sock=str(self.socket_dir / f".s.PGSQL.{self.port}"))
+
+    def query(self, sql: str, database: str = "postgres", **params: Any) -> list[list[Any]]:
+        conn = self.connect(database)
+        try:
+            return conn.run(sql, **params) or []
+        finally:
+            conn.close()
+
+    def version(self) -> str:
+        return str(self.query("SHOW server_version")[0][0])
+
+    # databases -------------------------------------------------------
+    def create_database(self, database: Database) -> None:
+        sql = f"CREATE DATABASE {quote_ident(database.name)}"
+        if database.character_set:
+            sql += f" ENCODING {quote_literal(database.character_set)}"
+        if database.collate:
+            sql += f" LC_COLLATE {quote_literal(database.collate)} TEMPLATE template0"
+        self.query(sql)
+
+    def delete_database(self, name: str) -> None:
+        self.query(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+
+    def list_databases(self) -> list[Database]:
+        rows = self.query("SELECT datname, pg_encoding_to_char(encoding), datcollate "
+                          "FROM pg_database WHERE NOT datistemplate ORDER BY datname")
+        return [Database(n, c, o) for n, c, o in rows if n not in SYSTEM_DATABASES]
+
+    # users -----------------------------------------------------------
+    def create_user(self, user: User) -> None:
+        self.query(f"CREATE ROLE {quote_ident(user.name)} LOGIN "
+                   f"PASSWORD {quote_literal(user.password or '')}")
+        if user.databases:
+            self.grant(user.name, None, user.databases)
+
+    def delete_user(self, name: str, host: str | None) -> None:
+        if not self._role_exists(name):
+            return
+        for (db,) in self.query("SELECT datname FROM pg_database WHERE datallowconn"):
+            self.query(f"REASSIGN OWNED BY {quote_ident(name)} TO postgres", database=db)
+            self.query(f"DROP OWNED BY {quote_ident(name)}", database=db)
+        self.query(f"DROP ROLE IF EXISTS {quote_ident(name)}")
+
+    def _role_exists(self, name: str) -> bool:
+        return bool(self.query("SELECT 1 FROM pg_roles WHERE rolname = :n", n=name))
+
+    def list_users(self) -> list[User]:
+        rows = self.query("SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY rolname")
+        return [User(name, None, None, self.list_access(name, None))
+                for (name,) in rows if name not in INTERNAL_USERS and name != REPLICATION_USER]
+
+    def list_access(self, name: str, host: str | None) -> list[str]:
+        rows = self.query(
+            "SELECT datname FROM pg_database WHERE NOT datistemplate AND "
+            "has_database_privilege(:n, datname, 'CREATE') AND datname <> 'postgres' "
+            "ORDER BY datname", n=name)
+        return [r[0] for r in rows]
+
+    def user_exists(self, name: str, host: str | None) -> bool:
+        return self._role_exists(name)
+
+    def update_user(self, name: str, host: str | None, new_name: str | None,
+                    new_host: str | None, new_password: str | None) -> None:
+        current = name
+        if new_name and new_name != name:
+            self.query(f"ALTER ROLE {quote_ident(name)} RENAME TO {quote_ident(new_name)}")
+            current = new_name
+            # Renaming an md5/scram role clears its password; set it again.
+        if new_password is not None:
+            self.query(f"ALTER ROLE {quote_ident(current)} "
+                       f"PASSWORD {quote_literal(new_password)}")
+
+    def grant(self, name: str, host: str | None, databases: list[str]) -> None:
+        for db in databases:
+            self.query(f"GRANT ALL PRIVILEGES ON DATABASE {quote_ident(db)} "
+                       f"TO {quote_ident(name)}")
+            self.query(f"GRANT ALL ON SCHEMA public TO {quote_ident(name)}", database=db)
+
+    def revoke(self, name: str, host: str | None, database: str) -> None:
+        self.query(f"REVOKE ALL PRIVILEGES ON DATABASE {quote_ident(database)} "
+                   f"FROM {quote_ident(name)}")
+
+    # root ------------------------------------------------------------
+    def enable_root(self, password: str) -> str:
+        self.query(f"ALTER ROLE postgres WITH LOGIN PASSWORD {quote_literal(password)}")
+        return "postgres"
+
+    def disable_root(self) -> None:
+        self.query("ALTER ROLE postgres WITH PASSWORD NULL")
+
+    # configuration ---------------------------------------------------
+    def apply_live(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            self.query(f"ALTER SYSTEM SET {key} = {quote_literal(_setting_value(value))}")
+        self.query("SELECT pg_reload_conf()")
+
+    def read_setting(self, name: str) -> str | None:
+        rows = self.query("SELECT current_setting(:n, true)", n=name)
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
+
+    # backup ----------------------------------------------------------
+    def backup(self, target: Path) -> dict[str, Any]:
+        dumpall = binaries.require("postgresql", "pg_dumpall")
+        result = processes.run([dumpall, "-h", str(self.socket_dir), "-p", str(self.port),
+                                "-U", "postgres", "--quote-all-identifiers"], timeout=600)
+        if result.returncode != 0:
+            raise EngineError("pg_dumpall failed: " + result.stderr.decode(errors="replace")[-300:])
+        lines = [line for line in result.stdout.decode().splitlines(keepends=True)
+                 if REPLICATION_USER not in line]
+        target.write_text("".join(lines))
+        return {"lsn": self.replication_position().get("lsn", "")}
+
+    def restore(self, source: Path, metadata: dict[str, Any]) -> None:
+        psql = binaries.require("postgresql", "psql")
+        result = processes.run([psql, "-h", str(self.socket_dir), "-p", str(self.port),
+                                "-U", "postgres", "-d", "postgres", "-q", "-f", str(source)],
+                               timeout=600)
+        if result.returncode != 0:
+            raise EngineError("restoring the dump failed: " +
+                              result.stderr.decode(errors="replace")[-300:])
+
+    # replication -----------------------------------------------------
+    def replication_credentials(self) -> tuple[str, str]:
+        import secrets
+
+        password = secrets.token_urlsafe(16)
+        if self._role_exists(REPLICATION_USER):
+            self.query(f"ALTER ROLE {REPLICATION_USER} PASSWORD {quote_literal(password)}")
+        else:
+            self.query(f"CREATE ROLE {REPLICATION_USER} REPLICATION LOGIN "
+                       f"PASSWORD {quote_literal(password)}")
+        return REPLICATION_USER, password
+
+    def replication_position(self) -> dict[str, Any]:
+        rows = self.query("SELECT CASE WHEN pg_is_in_recovery() THEN "
+                          "pg_last_wal_replay_lsn()::text ELSE pg_current_wal_lsn()::text END")
+        return {"lsn": str(rows[0][0] or "")}
+
+    def seed_from(self, source: ReplicationSource, snapshot: Path | None,
+                  metadata: dict[str, Any]) -> None:
+        """Replace this instance's data with a base backup of the source."""
+        self.stop()
+        shutil.rmtree(self.ctx.data_dir, ignore_errors=True)
+        self.ctx.data_dir.mkdir(mode=0o700)
+        chown_tree(self.ctx.data_dir, self.ctx.run_as)
+        env = dict(os.environ, PGPASSWORD=source.password)
+        basebackup = binaries.require("postgresql", "pg_basebackup")
+        result = processes.run(
+            [basebackup, "-h", source.host, "-p", str(source.port), "-U", source.user,
+             "-D", str(self.ctx.data_dir), "-R", "-X", "stream", "--no-sync"],
+            user=self.ctx.run_as, env=env, timeout=600)
+        if result.returncode != 0:
+            raise EngineError("pg_basebackup failed: " +
+                              result.stderr.decode(errors="replace")[-300:])
+        self.start()
+
+    def follow(self, source: ReplicationSource) -> None:
+        if not self.query("SELECT pg_is_in_recovery()")[0][0]:
+            self.seed_from(source, None, {})
+        else:
+            conninfo = (f"host={source.host} port={source.port} user={source.user} "
+                        f"password={source.password}")
+            self.query(f"ALTER SYSTEM SET primary_conninfo = {quote_literal(conninfo)}")
+            self.query("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.query("SELECT count(*) FROM pg_stat_wal_receiver")[0][0]:
+                return
+            time.sleep(0.2)
+        raise EngineError("the standby did not connect to its source within 30s")
+
+    def unfollow(self) -> None:
+        if self.query("SELECT pg_is_in_recovery()")[0][0]:
+            self.query("SELECT pg_promote(true, 60)")
+
+    def set_read_only(self, read_only: bool) -> None:
+        value = "on" if read_only else "off"
+        self.query(f"ALTER SYSTEM SET default_transaction_read_only = {value}")
+        self.query("SELECT pg_reload_conf()")
+
+    def last_transaction(self) -> str | None:
+        return self.replication_position().get("lsn") or None
+
+    def wait_for_transaction(self, txn: str, timeout: float) -> None:
+        if not txn:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = self.query("SELECT pg_last_wal_replay_lsn() >= CAST(:t AS pg_lsn)", t=txn)
+            if rows and rows[0][0]:
+                return
+            time.sleep(0.2)
+        raise EngineError(f"standby did not replay {txn} within {timeout}s")
+
+    # logs ------------------------------------------------------------
+    def log_files(self) -> dict[str, Path]:
+        return {"general": self.process.log}
+
+    def enable_log(self, name: str, enabled: bool) -> bool:
+        if name != "general":
+            return False
+        self.statement_logging = enabled
+        return True

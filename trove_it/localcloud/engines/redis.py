@@ -1,0 +1,196 @@
+"""Redis engine: serves the redis datastore.
+
+One ``redis-server`` per instance on its address and port 6379. The guest
+administers it over the instance's unix socket; enabling root sets
+``requirepass``, so clients of the instance's address must then authenticate
+as they would against Trove's Redis guest. Backups are RDB snapshots;
+replicas follow their source with ``REPLICAOF``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from trove_it.localcloud.engines import binaries
+from trove_it.localcloud.engines.base import (
+    Engine,
+    EngineError,
+    ReplicationSource,
+)
+from trove_it.localcloud.engines.server_process import ServerProcess
+
+STATE_FILE = "redis-state.json"
+
+
+def _arg(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+class RedisEngine(Engine):
+    kind = "redis"
+    port = 6379
+
+    def __init__(self, ctx: Any):
+        super().__init__(ctx)
+        self.process = ServerProcess(ctx, "redis-server")
+        self.password: str | None = None
+        self.master_password: str | None = None
+        self._load_state()
+
+    @property
+    def socket(self) -> Path:
+        return self.ctx.run_dir / "redis.sock"
+
+    def _load_state(self) -> None:
+        try:
+            state = json.loads((self.ctx.root / STATE_FILE).read_text())
+        except (OSError, ValueError):
+            return
+        self.password = state.get("password")
+        self.master_password = state.get("master_password")
+
+    def _save_state(self) -> None:
+        path = self.ctx.root / STATE_FILE
+        path.write_text(json.dumps({"password": self.password,
+                                    "master_password": self.master_password}))
+        path.chmod(0o600)
+
+    # lifecycle -------------------------------------------------------
+    def initialize(self) -> None:
+        self.ctx.data_dir.mkdir(parents=True, exist_ok=True)
+
+    def _argv(self) -> list[str]:
+        ctx = self.ctx
+        argv = [binaries.require("redis", "redis-server"),
+                "--bind", ctx.address, "--port", str(self.port), "--dir", str(ctx.data_dir),
+                "--dbfilename", "dump.rdb", "--unixsocket", str(self.socket),
+                "--unixsocketperm", "700", "--daemonize", "no", "--save", "",
+                "--appendonly", "no", "--protected-mode", "no",
+                "--logfile", str(ctx.log_dir / "redis.log"),
+                "--pidfile", str(ctx.run_dir / "redis.pid")]
+        if self.password:
+            argv += ["--requirepass", self.password]
+        if self.master_password:
+            argv += ["--masterauth", self.master_password]
+        for key, value in sorted(ctx.overrides.items()):
+            argv += [f"--{key}", _arg(value)]
+        return argv
+
+    def start(self) -> None:
+        self.process.start(self._argv(), ready=self._ping, timeout=60)
+
+    def stop(self) -> None:
+        if self.process.alive():
+            try:
+                self.client().shutdown(nosave=True)
+            except (redis.RedisError, OSError):
+                pass
+        self.process.stop()
+
+    def is_running(self) -> bool:
+        if not self.process.alive():
+            return False
+        try:
+            return self._ping()
+        except (redis.RedisError, OSError):
+            return False
+
+    def _ping(self) -> bool:
+        return bool(self.client().ping())
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(unix_socket_path=str(self.socket), password=self.password,
+                           socket_timeout=10, decode_responses=True)
+
+    def version(self) -> str:
+        return str(self.client().info("server")["redis_version"])
+
+    # root ------------------------------------------------------------
+    def enable_root(self, password: str) -> str:
+        self.client().config_set("requirepass", password)
+        self.password = password
+        self._save_state()
+        return "-"
+
+    def disable_root(self) -> None:
+        self.client().config_set("requirepass", "")
+        self.password = None
+        self._save_state()
+
+    # configuration ---------------------------------------------------
+    def apply_live(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            self.client().config_set(key, _arg(value))
+
+    def read_setting(self, name: str) -> str | None:
+        values = self.client().config_get(name)
+        return None if name not in values else str(values[name])
+
+    # backup ----------------------------------------------------------
+    def backup(self, target: Path) -> dict[str, Any]:
+        self.client().save()
+        shutil.copyfile(self.ctx.data_dir / "dump.rdb", target)
+        return {"root_password_set": bool(self.password)}
+
+    def restore(self, source: Path, metadata: dict[str, Any]) -> None:
+        self.stop()
+        shutil.copyfile(source, self.ctx.data_dir / "dump.rdb")
+        self.start()
+
+    # replication -----------------------------------------------------
+    def replication_credentials(self) -> tuple[str, str]:
+        return "", self.password or ""
+
+    def replication_position(self) -> dict[str, Any]:
+        info = self.client().info("replication")
+        return {"offset": int(info.get("master_repl_offset", 0))}
+
+    def seed_from(self, source: ReplicationSource, snapshot: Path | None,
+                  metadata: dict[str, Any]) -> None:
+        """Redis replicas resynchronise in full on their own when they follow."""
+
+    def follow(self, source: ReplicationSource) -> None:
+        self.master_password = source.password or None
+        self._save_state()
+        client = self.client()
+        client.config_set("masterauth", source.password or "")
+        client.replicaof(source.host, source.port)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            info = client.info("replication")
+            if info.get("master_link_status") == "up":
+                return
+            time.sleep(0.2)
+        raise EngineError(f"redis replica did not sync with {source.host} within 30s")
+
+    def unfollow(self) -> None:
+        self.client().replicaof("NO", "ONE")
+        self.master_password = None
+        self._save_state()
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.client().config_set("replica-read-only", "yes" if read_only else "no")
+
+    def last_transaction(self) -> str | None:
+        return str(self.replication_position()["offset"])
+
+    def wait_for_transaction(self, txn: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = self.client().info("replication")
+            if int(info.get("slave_repl_offset", info.get("master_repl_offset", 0))) >= int(txn):
+                return
+            time.sleep(0.2)
+        raise EngineError(f"redis replica did not reach offset {txn} within {timeout}s")
+
+    # logs ------------------------------------------------------------
+    def log_files(self) -> dict[str, Path]:
+        return {"redis": self.ctx.log_dir / "redis.log"}

@@ -1,0 +1,608 @@
+"""The guest agent API object Trove's ``remote_guest_client`` returns.
+
+Method names and arguments are those of ``trove.guestagent.api.API`` (the
+API-level names: Trove calls ``get_volume_info``, not the RPC name). Casts
+(``prepare``, ``create_backup``) run in a green thread as a real guest's
+would; everything else completes before returning. Callers pass arguments
+both by position and by keyword, so the signatures keep Trove's names.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from trove_it.localcloud import runtime
+from trove_it.localcloud.engines.base import (
+    Database,
+    Engine,
+    EngineError,
+    NotSupported,
+    ReplicationSource,
+    User,
+)
+from trove_it.localcloud.guest import conductor, shapes
+from trove_it.localcloud.guest.logs import SYS, GuestLog, LogNotDefined, log_defs
+from trove_it.localcloud.guest.modules import ModuleStore
+from trove_it.localcloud.guest.vm import HEALTHY, SHUTDOWN, GuestVM
+from trove_it.localcloud.objectstore import SwiftConnection, account_for
+
+LOG = logging.getLogger(__name__)
+HOSTED_USERS = ("mysql", "mariadb", "percona", "pxc")
+BACKUP_CONTAINER = "database_backups"
+GB = 1024 ** 3
+
+
+def guest_client(context: Any, id: str, manager: str | None = None) -> GuestAPI:
+    """Trove's ``remote_guest_client`` factory."""
+    return GuestAPI(context, runtime.get().guests.vm(id))
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _swift_for_location(location: str) -> tuple[SwiftConnection, str, str]:
+    """Split ``.../v1/AUTH_<project>/<container>/<object>`` into its parts."""
+    parts = urlparse(location).path.rstrip("/").split("/")
+    account, container, name = parts[-3], parts[-2], parts[-1]
+    return SwiftConnection(runtime.get().objects, account), container, name
+
+
+class GuestAPI:
+    def __init__(self, context: Any, vm: GuestVM):
+        self.context = context
+        self.vm = vm
+
+    # helpers ---------------------------------------------------------
+    @property
+    def _hosts(self) -> bool:
+        return self.vm.manager in HOSTED_USERS
+
+    def _engine(self) -> Engine:
+        return self.vm.ensure_engine()
+
+    def _swift(self) -> SwiftConnection:
+        project = getattr(self.context, "project_id", None) or self._instance_tenant()
+        return SwiftConnection(runtime.get().objects, account_for(project))
+
+    def _instance_tenant(self) -> str:
+        from trove.instance.models import DBInstance
+
+        return str(DBInstance.find_by(id=self.vm.instance_id).tenant_id)
+
+    def _internal_users(self) -> frozenset[str]:
+        return self._engine().internal_users
+
+    def _users(self) -> list[User]:
+        engine = self._engine()
+        return [u for u in engine.list_users() if u.name not in engine.internal_users]
+
+    def _databases(self) -> list[Database]:
+        engine = self._engine()
+        return [d for d in engine.list_databases() if d.name not in engine.internal_databases]
+
+    # prepare ---------------------------------------------------------
+    def prepare(self, memory_mb: Any, packages: Any, databases: Any, users: Any,
+                device_path: str = "/dev/vdb", mount_point: str = "/mnt/volume",
+                backup_info: dict[str, Any] | None = None, config_contents: Any = None,
+                root_password: str | None = None, overrides: dict[str, Any] | None = None,
+                cluster_config: Any = None, snapshot: dict[str, Any] | None = None,
+                modules: list[dict[str, Any]] | None = None, ds_version: Any = None) -> None:
+        vm = self.vm
+        vm.phase = "building"
+        vm.start_heartbeats()
+
+        def work() -> None:
+            try:
+                engine = vm.ensure_engine()
+                vm.log(f"prepare: {vm.datastore.name if vm.datastore else '?'} "
+                       f"{vm.version_name} on {vm.address} ({engine.kind} engine)")
+                engine.ctx.overrides = dict(overrides or {})
+                engine.initialize()
+                engine.start()
+                if backup_info:
+                    self._restore(engine, backup_info)
+                if snapshot:
+                    self._attach_from_snapshot(engine, snapshot)
+                if databases:
+                    self._create_databases(engine, databases)
+                if users:
+                    self._create_users(engine, users)
+                if root_password and not backup_info:
+                    engine.enable_root(root_password)
+                    vm.extra["root_enabled"] = True
+                if modules:
+                    self._modules().apply(modules)
+                vm.phase = "ready"
+                vm.log("prepare: complete, engine " + engine.version())
+            except Exception as exc:  # noqa: BLE001 - reported as the instance fault
+                vm.phase = "error"
+                vm.error = f"{type(exc).__name__}: {exc}"
+                vm.log(f"prepare failed: {vm.error}")
+                LOG.exception("prepare of %s failed", vm.instance_id)
+            vm.report()
+
+        vm.in_background("prepare", work)
+
+    def _create_databases(self, engine: Engine, databases: list[dict[str, Any]]) -> None:
+        try:
+            for data in databases:
+                engine.create_database(shapes.database_from(data))
+        except NotSupported:
+            self.vm.log("prepare: this datastore has no databases; ignored the request")
+
+    def _create_users(self, engine: Engine, users: list[dict[str, Any]]) -> None:
+        try:
+            for data in users:
+                engine.create_user(shapes.user_from(data, self._hosts))
+        except NotSupported:
+            self.vm.log("prepare: this datastore has no users; ignored the request")
+
+    def _restore(self, engine: Engine, backup_info: dict[str, Any]) -> None:
+        swift, container, name = _swift_for_location(backup_info["location"])
+        headers = swift.head_object(container, name)
+        scratch = self.vm.scratch_file(".restore")
+        try:
+            with scratch.open("wb") as out:
+                _, chunks = swift.get_object(container, name, resp_chunk_size=1 << 20)
+                for chunk in chunks:
+                    out.write(chunk)
+            metadata = _backup_metadata(headers)
+            engine.restore(scratch, metadata)
+            self.vm.extra["restored_metadata"] = metadata
+            self.vm.log(f"restored backup {backup_info.get('id')} from {container}/{name}")
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    # status and lifecycle ------------------------------------------
+    def restart(self) -> None:
+        engine = self._engine()
+        self.vm.report(SHUTDOWN)
+        engine.restart()
+        self.vm.autostart = True
+        self.vm.log("restarted the database")
+        self.vm.report(HEALTHY)
+
+    def stop_db(self, do_not_start_on_reboot: bool = False) -> None:
+        self._engine().stop()
+        self.vm.autostart = not do_not_start_on_reboot
+        self.vm.log("stopped the database")
+        self.vm.report(SHUTDOWN)
+
+    def start_db_with_conf_changes(self, config_contents: Any = None, ds_version: Any = None
+                                   ) -> None:
+        self._engine().start()
+        self.vm.autostart = True
+        self.vm.log("started the database")
+        self.vm.report(HEALTHY)
+
+    def reset_configuration(self, configuration: Any) -> None:
+        self.vm.log("configuration reset to the flavor default")
+
+    def get_volume_info(self) -> dict[str, Any]:
+        engine = self._engine()
+        total_gb = float(self._volume_size_gb())
+        used_bytes = engine.disk_used_bytes()
+        block = 4096
+        total_blocks = int(total_gb * GB) // block
+        used_blocks = min(total_blocks, used_bytes // block + 1)
+        return {"block_size": block, "total_blocks": total_blocks,
+                "free_blocks": total_blocks - used_blocks,
+                "avail_blocks": total_blocks - used_blocks,
+                "total": round(total_gb, 2), "free": (total_blocks - used_blocks) * block,
+                "used": round(used_bytes / GB, 3)}
+
+    def _volume_size_gb(self) -> int:
+        rt = runtime.get()
+        for volume in rt.volumes.volumes.values():
+            if any(a["server_id"] == self.vm.server_id for a in volume.attachments):
+                return volume.size
+        return 0
+
+    def resize_fs(self, device_path: str | None = None, mount_point: str | None = None,
+                  online: bool = False) -> None:
+        self.vm.log(f"file system resized to {self._volume_size_gb()} GB")
+
+    def mount_volume(self, device_path: str | None = None, mount_point: str | None = None
+                     ) -> None:
+        self.vm.log("volume mounted")
+
+    def unmount_volume(self, device_path: str | None = None, mount_point: str | None = None
+                       ) -> None:
+        self.vm.log("volume unmounted")
+
+    def get_hwinfo(self) -> dict[str, Any]:
+        return {"mem_total": self._flavor_value("ram"), "num_cpus": self._flavor_value("vcpus")}
+
+    def _flavor_value(self, key: str) -> Any:
+        rt = runtime.get()
+        if self.vm.server_id and self.vm.server_id in rt.compute.servers:
+            return rt.compute.servers[self.vm.server_id].flavor[key]
+        return None
+
+    def get_diagnostics(self) -> dict[str, Any]:
+        description = self.vm.describe()
+        return {"version": self._engine().version() if description["running"] else None,
+                "fd_size": 0, "vm_size": 0, "vm_peak": 0, "vm_rss": 0, "vm_hwm": 0,
+                "threads": 1}
+
+    def rpc_ping(self) -> bool:
+        return True
+
+    def update_guest(self) -> None:
+        self.vm.log("guest update requested: nothing to update on the local cloud")
+
+    # users -----------------------------------------------------------
+    def create_user(self, users: list[dict[str, Any]]) -> None:
+        self._create_users(self._engine(), users)
+
+    def list_users(self, limit: int | None = None, marker: str | None = None,
+                   include_marker: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+        from trove.common.pagination import paginate_list
+
+        hosts = self._hosts
+        users = self._users()
+        page, next_marker = paginate_list(users, limit=limit, marker=marker,
+                                          include_marker=include_marker,
+                                          key=lambda u: shapes.user_key(u, hosts))
+        databases = self._databases()
+        return [shapes.user_to(u, hosts, databases) for u in page], next_marker
+
+    def _find_user(self, username: str, hostname: str | None) -> User | None:
+        host = (hostname or shapes.WILDCARD) if self._hosts else None
+        for user in self._users():
+            if user.name == username and (not self._hosts or user.host == host):
+                return user
+        return None
+
+    def get_user(self, username: str, hostname: str | None = None) -> dict[str, Any] | None:
+        user = self._find_user(username, hostname)
+        return shapes.user_to(user, self._hosts, self._databases()) if user else None
+
+    def delete_user(self, user: dict[str, Any]) -> None:
+        target = shapes.user_from(user, self._hosts)
+        self._engine().delete_user(target.name, target.host)
+
+    def list_access(self, username: str, hostname: str | None = None) -> list[dict[str, Any]]:
+        user = self._find_user(username, hostname)
+        if user is None:
+            from trove.common import exception
+
+            raise exception.UserNotFound(uuid=username)
+        known = {d.name: d for d in self._databases()}
+        return [shapes.database_to(known.get(n) or Database(n)) for n in user.databases]
+
+    def grant_access(self, username: str, hostname: str | None, databases: list[str]) -> None:
+        self._engine().grant(username, self._host(hostname), list(databases))
+
+    def revoke_access(self, username: str, hostname: str | None, database: str) -> None:
+        self._engine().revoke(username, self._host(hostname), database)
+
+    def _host(self, hostname: str | None) -> str | None:
+        return (hostname or shapes.WILDCARD) if self._hosts else None
+
+    def change_passwords(self, users: list[dict[str, Any]]) -> None:
+        for user in users:
+            self._engine().update_user(user["name"], self._host(user.get("host")), None, None,
+                                       user["password"])
+
+    def update_attributes(self, username: str, hostname: str | None,
+                          user_attrs: dict[str, Any]) -> None:
+        self._engine().update_user(username, self._host(hostname), user_attrs.get("name"),
+                                   self._host(user_attrs.get("host")) if user_attrs.get("host")
+                                   else None, user_attrs.get("password"))
+
+    # databases -------------------------------------------------------
+    def create_database(self, databases: list[dict[str, Any]]) -> None:
+        self._create_databases(self._engine(), databases)
+
+    def list_databases(self, limit: int | None = None, marker: str | None = None,
+                       include_marker: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+        from trove.common.pagination import paginate_list
+
+        page, next_marker = paginate_list(self._databases(), limit=limit, marker=marker,
+                                          include_marker=include_marker, key=lambda d: d.name)
+        return [shapes.database_to(d) for d in page], next_marker
+
+    def delete_database(self, database: dict[str, Any]) -> None:
+        self._engine().delete_database(shapes.database_from(database).name)
+
+    # root ------------------------------------------------------------
+    def enable_root(self) -> dict[str, Any]:
+        return self.enable_root_with_password(None)
+
+    def enable_root_with_password(self, root_password: str | None = None) -> dict[str, Any]:
+        password = root_password or _password()
+        name = self._engine().enable_root(password)
+        self.vm.extra["root_enabled"] = True
+        self.vm.log(f"root user {name} enabled")
+        return shapes.root_to(name, password, self._hosts)
+
+    def disable_root(self) -> None:
+        self._engine().disable_root()
+        self.vm.extra["root_enabled"] = False
+        self.vm.log("root user disabled")
+
+    def is_root_enabled(self) -> bool:
+        return bool(self.vm.extra.get("root_enabled"))
+
+    def get_root_password(self) -> str | None:
+        return getattr(self._engine(), "password", None)
+
+    # configuration ---------------------------------------------------
+    def update_overrides(self, overrides: dict[str, Any], remove: bool = False) -> None:
+        engine = self._engine()
+        engine.ctx.overrides = {} if remove else dict(overrides or {})
+        self.vm.log(f"configuration overrides {'removed' if remove else 'stored'}: "
+                    f"{sorted(engine.ctx.overrides)}")
+
+    def apply_overrides(self, overrides: dict[str, Any]) -> None:
+        self._engine().apply_live(dict(overrides or {}))
+        self.vm.log(f"applied configuration values live: {sorted(overrides or {})}")
+
+    # backups ---------------------------------------------------------
+    def create_backup(self, backup_info: dict[str, Any]) -> None:
+        swift = self._swift()
+        self.vm.in_background("create_backup", lambda: self.run_backup(backup_info, swift))
+
+    def run_backup(self, backup_info: dict[str, Any], swift: SwiftConnection) -> dict[str, Any]:
+        """Dump, store in the object store and report through the conductor."""
+        vm = self.vm
+        backup_id = backup_info["id"]
+        scratch = vm.scratch_file(".backup")
+        try:
+            conductor.update_backup(vm.instance_id, backup_id, state="BUILDING",
+                                    backup_type=backup_info.get("backup_type", "full"))
+            engine = self._engine()
+            metadata = engine.backup(scratch)
+            container = backup_info.get("swift_container") or BACKUP_CONTAINER
+            name = f"{backup_id}.{engine.kind}.backup"
+            swift.put_container(container)
+            parent = (backup_info.get("parent") or {}).get("location", "")
+            with scratch.open("rb") as handle:
+                etag = swift.put_object(container, name, handle, headers={
+                    "X-Object-Meta-Trove-It-Metadata": _encode_metadata(metadata),
+                    "X-Object-Meta-Parent-Location": str(parent)})
+            size = scratch.stat().st_size
+            base = backup_info.get("swift_url") or runtime.get().public_url + \
+                f"/object-store/v1/{swift.account}"
+            location = f"{base.rstrip('/')}/{container}/{name}"
+            conductor.update_backup(vm.instance_id, backup_id, state="COMPLETED",
+                                    location=location, checksum=etag,
+                                    size=max(round(size / GB, 6), 1e-6), success=True)
+            vm.log(f"backup {backup_id} stored as {container}/{name} ({size} bytes)")
+            return metadata
+        except Exception as exc:
+            vm.log(f"backup {backup_id} failed: {exc}")
+            LOG.exception("backup %s of %s failed", backup_id, vm.instance_id)
+            conductor.update_backup(vm.instance_id, backup_id, state="FAILED", success=False)
+            raise
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    def pre_create_backup(self, **kwargs: Any) -> dict[str, Any]:
+        return {}
+
+    def post_create_backup(self, **kwargs: Any) -> None:
+        return None
+
+    # replication (see replication.py) --------------------------------
+    def backup_required_for_replication(self) -> bool:
+        return True
+
+    def get_replication_snapshot(self, snapshot_info: dict[str, Any] | None = None,
+                                 replica_source_config: Any = None) -> dict[str, Any]:
+        from trove_it.localcloud.guest import replication
+
+        return replication.take_snapshot(self, snapshot_info or {})
+
+    def attach_replication_slave(self, snapshot: dict[str, Any], replica_config: Any = None
+                                 ) -> None:
+        self._attach_from_snapshot(self._engine(), snapshot)
+
+    def _attach_from_snapshot(self, engine: Engine, snapshot: dict[str, Any]) -> None:
+        from trove_it.localcloud.guest import replication
+
+        replication.attach_from_snapshot(self, engine, snapshot)
+
+    def get_replica_context(self) -> dict[str, Any]:
+        from trove_it.localcloud.guest import replication
+
+        return replication.replica_context(self)
+
+    def attach_replica(self, replica_info: dict[str, Any], slave_config: Any = None,
+                       restart: bool = False) -> None:
+        from trove_it.localcloud.guest import replication
+
+        replication.attach(self, replica_info)
+
+    def detach_replica(self, for_failover: bool = False) -> dict[str, Any] | None:
+        engine = self._engine()
+        engine.unfollow()
+        self.vm.log("detached from the replication source")
+        return {"master": None} if for_failover else None
+
+    def cleanup_source_on_replica_detach(self, replica_info: Any) -> None:
+        self.vm.log("cleaned up after a replica detached")
+
+    def make_read_only(self, read_only: bool) -> None:
+        self._engine().set_read_only(bool(read_only))
+
+    def enable_as_master(self, replica_source_config: Any = None) -> None:
+        engine = self._engine()
+        engine.replication_credentials()
+        engine.set_read_only(False)
+        self.vm.log("enabled as replication source")
+
+    def demote_replication_master(self) -> None:
+        self._engine().set_read_only(True)
+        self.vm.log("demoted from replication source")
+
+    def get_txn_count(self) -> int:
+        txn = self._engine().last_transaction()
+        return len(txn.split(",")) if txn else 0
+
+    def get_last_txn(self) -> tuple[str, str | None]:
+        from trove_it.localcloud.guest import replication
+
+        return replication.last_txn(self)
+
+    def get_latest_txn_id(self) -> str | None:
+        return self._engine().last_transaction()
+
+    def wait_for_txn(self, txn: str) -> None:
+        self._engine().wait_for_transaction(txn, timeout=60)
+
+    # logs ------------------------------------------------------------
+    def _logs(self) -> dict[str, GuestLog]:
+        logs = self.vm.extra.get("logs")
+        if logs is None:
+            engine = self._engine()
+            files = engine.log_files()
+            logs = {}
+            for defn in log_defs(self.vm.manager):
+                path = self.vm.guest_log_path if defn.name == "guest" else files.get(defn.name)
+                if path is None:
+                    path = engine.ctx.log_dir / f"{defn.name}.log"
+                logs[defn.name] = GuestLog(defn, Path(path), self.vm.instance_id, self.vm.manager)
+            self.vm.extra["logs"] = logs
+        return logs
+
+    def _exposed(self, name: str) -> bool:
+        from trove.common import cfg
+
+        exposed = cfg.CONF.get(self.vm.manager).guest_log_exposed_logs
+        names = exposed if isinstance(exposed, list) else str(exposed or "").split(",")
+        return "all" in names or name in names or bool(getattr(self.context, "is_admin", False))
+
+    def guest_log_list(self) -> list[dict[str, Any]]:
+        return [log.show() for name, log in self._logs().items() if self._exposed(name)]
+
+    def guest_log_action(self, log_name: str, enable: Any = None, disable: Any = None,
+                         publish: Any = None, discard: Any = None) -> dict[str, Any]:
+        from trove.common import exception
+
+        log = self._logs().get(log_name)
+        if log is None:
+            raise exception.NotFound(f"Log '{log_name}' is not defined.")
+        if not self._exposed(log_name):
+            raise exception.LogAccessForbidden(action="access", log=log_name)
+        if enable and disable:
+            raise exception.BadRequest("Cannot enable and disable a log at the same time.")
+        if log.defn.type == SYS and (enable or disable) and not publish:
+            raise exception.BadRequest(f"Cannot {'enable' if enable else 'disable'} "
+                                       f"a SYSTEM log ('{log_name}').")
+        if enable or (publish and not disable and log.status == "Disabled"):
+            self._toggle(log, True)
+        if disable:
+            if discard:
+                log.discard(self._swift())
+            self._toggle(log, False)
+        if publish:
+            log.publish(self._swift())
+        if discard and not disable:
+            log.discard(self._swift())
+        return log.show()
+
+    def _toggle(self, log: GuestLog, enabled: bool) -> None:
+        if log.defn.type == SYS:
+            return
+        needs_restart = self._engine().enable_log(log.defn.name, enabled)
+        if needs_restart:
+            log.set_status("Restart Required")
+            self._require_restart()
+        else:
+            log.set_status("Enabled" if enabled else "Disabled")
+        self.vm.log(f"log {log.defn.name} {'enabled' if enabled else 'disabled'}"
+                    f"{' (restart required)' if needs_restart else ''}")
+
+    def _require_restart(self) -> None:
+        from trove.instance import service_status
+        from trove.instance.models import InstanceServiceStatus
+
+        status = InstanceServiceStatus.find_by(instance_id=self.vm.instance_id)
+        status.set_status(service_status.ServiceStatuses.RESTART_REQUIRED)
+        status.save()
+
+    def restart_completed(self) -> None:
+        for log in self._logs().values():
+            if log.status == "Restart Required":
+                log.set_status("Restart Completed")
+                log.refresh()
+
+    # modules ---------------------------------------------------------
+    def _modules(self) -> ModuleStore:
+        store = self.vm.extra.get("modules")
+        if store is None:
+            store = self.vm.extra["modules"] = ModuleStore(self.vm)
+        return store
+
+    def module_list(self, include_contents: bool = False) -> list[dict[str, Any]]:
+        return self._modules().list(bool(include_contents),
+                                    bool(getattr(self.context, "is_admin", False)))
+
+    def module_apply(self, modules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self._modules().apply(modules)
+
+    def module_remove(self, module: dict[str, Any]) -> None:
+        self._modules().remove(module)
+
+    # upgrade and rebuild ---------------------------------------------
+    def pre_upgrade(self) -> dict[str, Any]:
+        self.vm.log("pre-upgrade: nothing to save outside the data directory")
+        return {}
+
+    def upgrade(self, upgrade_info: dict[str, Any]) -> None:
+        self.post_upgrade(upgrade_info)
+
+    def post_upgrade(self, upgrade_info: dict[str, Any]) -> None:
+        engine = self._engine()
+        engine.restart()
+        self.vm.resolve()
+        self.vm.log(f"upgraded to datastore version {self.vm.version_name}")
+        self.vm.report(HEALTHY)
+
+    def rebuild(self, ds_version: Any, config_contents: Any = None,
+                config_overrides: Any = None) -> None:
+        engine = self._engine()
+        if config_overrides:
+            engine.ctx.overrides = dict(config_overrides)
+        engine.restart()
+        self.vm.phase = "ready"
+        self.vm.log("rebuilt the guest; data kept on the volume")
+        self.vm.report(HEALTHY)
+
+    # ssl -------------------------------------------------------------
+    def ssl_show(self) -> dict[str, Any]:
+        return {"mode": "off", "certificate": None}
+
+    def ssl_action(self, mode: str, container: Any = None, enable: Any = None,
+                   disable: Any = None) -> dict[str, Any]:
+        raise EngineError("TLS is not offered by the local cloud's engines")
+
+    def ssl_rollback(self) -> dict[str, Any]:
+        raise EngineError("TLS is not offered by the local cloud's engines")
+
+
+def _encode_metadata(metadata: dict[str, Any]) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(metadata).encode()).decode()
+
+
+def _backup_metadata(headers: dict[str, str]) -> dict[str, Any]:
+    import base64
+    import json
+
+    raw = headers.get("x-object-meta-trove-it-metadata")
+    if not raw:
+        return {}
+    try:
+        return dict(json.loads(base64.urlsafe_b64decode(raw.encode())))
+    except ValueError:
+        return {}

@@ -1,0 +1,54 @@
+"""All guests of the cloud, keyed by Trove instance id."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from typing import TYPE_CHECKING
+
+from trove_it.localcloud.guest.vm import GuestVM
+
+if TYPE_CHECKING:
+    from trove_it.localcloud.compute import Server
+    from trove_it.localcloud.runtime import Runtime
+
+
+class GuestRegistry:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self._vms: dict[str, GuestVM] = {}
+        self._lock = threading.Lock()
+
+    def vm(self, instance_id: str) -> GuestVM:
+        with self._lock:
+            vm = self._vms.get(instance_id)
+            if vm is None:
+                vm = self._vms[instance_id] = GuestVM(self.runtime, instance_id)
+            return vm
+
+    def find(self, instance_id: str) -> GuestVM | None:
+        return self._vms.get(instance_id)
+
+    def all(self) -> list[GuestVM]:
+        return list(self._vms.values())
+
+    def for_server(self, server: Server) -> GuestVM | None:
+        instance_id = server.trove_instance_id
+        return self._vms.get(instance_id) if instance_id else None
+
+    def power_cycle(self, server: Server) -> None:
+        vm = self.for_server(server)
+        if vm is not None:
+            vm.power_cycle()
+
+    def destroy(self, server: Server) -> None:
+        instance_id = server.trove_instance_id
+        with self._lock:
+            vm = self._vms.pop(instance_id, None) if instance_id else None
+        if vm is not None:
+            vm.destroy()
+        shutil.rmtree(self.runtime.layout.instance_dir(server.id), ignore_errors=True)
+
+    def shutdown(self) -> None:
+        for vm in self.all():
+            vm.halt()

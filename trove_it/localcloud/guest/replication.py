@@ -1,0 +1,93 @@
+"""Replication as Trove's replication strategies drive it, on real engines.
+
+The source takes the snapshot synchronously (it must complete the snapshot's
+backup row itself) and hands out a replication account; a replica restores
+the snapshot in ``prepare``, then follows its source. Promote and eject move
+replicas to a new source with the context that source hands out. The shapes
+of the dicts are those of Trove's MySQL strategy, which Trove's task manager
+reads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trove_it.localcloud.engines.base import Engine, ReplicationSource
+
+if TYPE_CHECKING:
+    from trove_it.localcloud.guest.agent import GuestAPI
+
+
+def _strategy(manager: str) -> str:
+    from trove.common import cfg
+
+    return str(cfg.CONF.get(manager).replication_strategy or "")
+
+
+def _master_ref(api: GuestAPI) -> dict[str, Any]:
+    engine = api._engine()
+    return {"host": api.vm.address, "port": engine.port}
+
+
+def _replica_conf(engine: Engine) -> dict[str, Any]:
+    user, password = engine.replication_credentials()
+    return {"log_position": engine.replication_position(),
+            "replication_user": {"name": user, "password": password}}
+
+
+def take_snapshot(api: GuestAPI, snapshot_info: dict[str, Any]) -> dict[str, Any]:
+    engine = api._engine()
+    engine.set_read_only(False)
+    metadata: dict[str, Any] = {}
+    if snapshot_info.get("storage_driver") != "cinder" and snapshot_info.get("id"):
+        metadata = api.run_backup(snapshot_info, api._swift())
+    volume = api.get_volume_info()
+    conf = _replica_conf(engine)
+    conf["log_position"].update({k: v for k, v in metadata.items() if k in ("gtid", "lsn")})
+    api.vm.log(f"replication snapshot {snapshot_info.get('id')} taken")
+    return {
+        "dataset": {"datastore_manager": api.vm.manager, "dataset_size": volume["used"],
+                    "volume_size": volume["total"], "snapshot_id": snapshot_info.get("id")},
+        "replication_strategy": _strategy(api.vm.manager),
+        "master": _master_ref(api),
+        "replica_conf": conf,
+    }
+
+
+def _source(info: dict[str, Any], restored: dict[str, Any]) -> ReplicationSource:
+    conf = info.get("replica_conf") or {}
+    user = conf.get("replication_user") or {}
+    position = dict(conf.get("log_position") or {})
+    for key in ("gtid", "lsn"):
+        if restored.get(key):
+            position[key] = restored[key]
+    master = info["master"]
+    return ReplicationSource(host=master["host"], port=int(master["port"]),
+                             user=user.get("name", ""), password=user.get("password", ""),
+                             position=position)
+
+
+def attach_from_snapshot(api: GuestAPI, engine: Engine, snapshot: dict[str, Any]) -> None:
+    """Prepare of a new replica: the snapshot was restored; now follow its source."""
+    source = _source(snapshot, api.vm.extra.get("restored_metadata") or {})
+    engine.seed_from(source, None, api.vm.extra.get("restored_metadata") or {})
+    engine.follow(source)
+    api.vm.log(f"replicating from {source.host}:{source.port}")
+
+
+def replica_context(api: GuestAPI) -> dict[str, Any]:
+    engine = api._engine()
+    return {"master": _master_ref(api), "replica_conf": _replica_conf(engine)}
+
+
+def attach(api: GuestAPI, replica_info: dict[str, Any]) -> None:
+    """Promote or eject: follow the (new) source named in ``replica_info``."""
+    engine = api._engine()
+    source = _source(replica_info, {})
+    engine.follow(source)
+    api.vm.log(f"now replicating from {source.host}:{source.port}")
+
+
+def last_txn(api: GuestAPI) -> tuple[str, str | None]:
+    engine = api._engine()
+    return (str(engine.ctx.server_id), engine.last_transaction())

@@ -1,0 +1,272 @@
+"""Start, find and stop a local cloud.
+
+``LocalCloud.up()`` renders the config into the state directory, restores
+the Trove database from a golden copy (bootstrapping it once per Trove
+version and datastore list), starts the server in its own process group on a
+free loopback port and waits until it answers. ``down()`` stops the server,
+which stops its engines, then reaps anything a crash left behind by pidfile
+and removes the state directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from trove_it.localcloud import processes
+from trove_it.localcloud.config import CloudSettings, write_config
+from trove_it.localcloud.identity import Identity, cloud_names, write_clouds_yaml
+from trove_it.localcloud.layout import (
+    DEFAULT_NAME,
+    CloudDescriptor,
+    StateLayout,
+    default_state_dir,
+    default_state_root,
+)
+
+DEFAULT_CIDR = "127.77.0.0/16"
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 45.0
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class CloudError(RuntimeError):
+    """A local cloud could not be started or reached; the message says why."""
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "trove-it"
+
+
+def _golden_key() -> str:
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    try:
+        digest.update(metadata.version("trove").encode())
+    except metadata.PackageNotFoundError as exc:
+        raise CloudError("Trove is not installed in this environment; install the "
+                         "local cloud extra: pip install -c constraints.txt "
+                         "'trove-it[local]'") from exc
+    for module in ("bootstrap.py", "datastores.py"):
+        digest.update((PACKAGE_DIR / module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status < 500)
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except (OSError, ValueError):
+        return False
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class CloudStatus:
+    name: str
+    state_dir: Path
+    running: bool
+    descriptor: CloudDescriptor | None
+    engines: list[int]
+
+
+class LocalCloud:
+    def __init__(self, name: str = DEFAULT_NAME, state_dir: Path | None = None,
+                 network_cidr: str | None = None, debug: bool = False):
+        self.name = name
+        self.layout = StateLayout(Path(state_dir) if state_dir else default_state_dir(name))
+        self.network_cidr = network_cidr
+        self.debug = debug
+        self._process: subprocess.Popen[bytes] | None = None
+
+    # --------------------------------------------------------------- find
+    @property
+    def descriptor(self) -> CloudDescriptor | None:
+        return CloudDescriptor.load(self.layout)
+
+    def is_running(self) -> bool:
+        desc = self.descriptor
+        return bool(desc and processes.alive(desc.pid) and _http_ok(f"{desc.url}/identity"))
+
+    def status(self) -> CloudStatus:
+        engines = [pid for pid in (processes.read_pidfile(p) for p in
+                                   self.layout.engine_pidfiles())
+                   if pid is not None and processes.alive(pid)]
+        return CloudStatus(self.name, self.layout.root, self.is_running(), self.descriptor,
+                           engines)
+
+    def _lock(self) -> FileLock:
+        root = self.layout.root.parent
+        root.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(root / f".{self.layout.root.name}.lock"))
+
+    # ----------------------------------------------------------------- up
+    def up(self, tie_to_parent: bool = False) -> CloudDescriptor:
+        """Start the cloud, or return the running one of this name."""
+        with self._lock():
+            if self.is_running():
+                desc = self.descriptor
+                assert desc is not None
+                return desc
+            self._remove_state()
+            try:
+                return self._start(tie_to_parent)
+            except BaseException:
+                self._stop_locked()
+                raise
+
+    def _start(self, tie_to_parent: bool) -> CloudDescriptor:
+        layout = self.layout
+        layout.root.mkdir(parents=True, mode=0o755)
+        os.chmod(layout.root, 0o755)
+        os.chmod(layout.root.parent, 0o755)
+        for path in (layout.objects, layout.images, layout.instances):
+            path.mkdir(mode=0o755)
+        cidr = self.network_cidr or self._pick_cidr()
+        settings = CloudSettings(self.name, layout, _free_port(), cidr, debug=self.debug)
+        identity = Identity.generate()
+        identity.save(layout.identity)
+        write_config(settings, identity.admin.password)
+        self._restore_database()
+        write_clouds_yaml(layout.clouds_yaml, self.name, settings.auth_url, identity)
+        self._process = self._launch(tie_to_parent)
+        self._wait_until_ready(settings)
+        desc = CloudDescriptor(
+            name=self.name, state_dir=str(layout.root), url=settings.url, port=settings.port,
+            pid=self._process.pid, network_cidr=cidr, clouds_yaml=str(layout.clouds_yaml),
+            started_at=time.time())
+        desc.save(layout)
+        return desc
+
+    def _pick_cidr(self) -> str:
+        """The default CIDR, or the first 127.N.0.0/16 no other live cloud uses."""
+        taken = set()
+        root = default_state_root()
+        if root.is_dir():
+            for other in root.iterdir():
+                desc = CloudDescriptor.load(StateLayout(other))
+                if desc and other != self.layout.root and processes.alive(desc.pid):
+                    taken.add(ipaddress.ip_network(desc.network_cidr))
+        candidates = [ipaddress.ip_network(DEFAULT_CIDR)] + [
+            ipaddress.ip_network(f"127.{n}.0.0/16") for n in range(78, 250)]
+        for net in candidates:
+            if not any(net.overlaps(t) for t in taken):
+                return str(net)
+        raise CloudError("no free 127.N.0.0/16 range left for another local cloud")
+
+    def _bootstrap_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(PACKAGE_DIR.parent.parent)] + [p for p in [env.get("PYTHONPATH")] if p])
+        env.setdefault("PYTHONWARNINGS", "ignore")
+        return env
+
+    def _restore_database(self) -> None:
+        golden = cache_dir() / "bootstrap" / f"trove-{_golden_key()}.sqlite"
+        if not golden.exists():
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            result = subprocess.run(
+                [sys.executable, "-m", "trove_it.localcloud.bootstrap",
+                 "--config-file", str(self.layout.trove_conf)],
+                capture_output=True, text=True, env=self._bootstrap_env(), timeout=300)
+            if result.returncode != 0 or not self.layout.database.exists():
+                detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["?"]
+                raise CloudError(f"bootstrapping the Trove database failed: {detail[0]}")
+            tmp = golden.with_suffix(".tmp")
+            shutil.copyfile(self.layout.database, tmp)
+            tmp.replace(golden)
+        else:
+            shutil.copyfile(golden, self.layout.database)
+
+    def _launch(self, tie_to_parent: bool) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "trove_it.localcloud.server",
+                "--config-file", str(self.layout.trove_conf)]
+        proc = processes.spawn(
+            argv, log=self.layout.root / "server.out", pidfile=self.layout.server_pidfile,
+            env=self._bootstrap_env(),
+            death_signal=signal.SIGTERM if tie_to_parent else 0, new_session=True)
+        return proc
+
+    def _wait_until_ready(self, settings: CloudSettings) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise CloudError(
+                    f"the local cloud server exited with status {self._process.returncode} "
+                    f"during start-up; see {self.layout.server_log}:\n"
+                    f"{_tail(self.layout.root / 'server.out', 5)}\n"
+                    f"{_tail(self.layout.server_log, 10)}")
+            if _http_ok(f"{settings.url}/identity") and _http_ok(f"{settings.url}/"):
+                return
+            time.sleep(0.1)
+        raise CloudError(f"the local cloud did not answer within {START_TIMEOUT:.0f}s; "
+                         f"see {self.layout.server_log}")
+
+    # --------------------------------------------------------------- down
+    def down(self) -> None:
+        """Stop the server and every engine, and remove the state directory."""
+        with self._lock():
+            self._stop_locked()
+
+    def _stop_locked(self) -> None:
+        pid = processes.read_pidfile(self.layout.server_pidfile)
+        if self._process is not None:
+            pid = self._process.pid
+        if pid is not None and processes.alive(pid):
+            processes.terminate(pid, timeout=STOP_TIMEOUT)
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            self._process = None
+        for pidfile in self.layout.engine_pidfiles():
+            processes.reap_pidfile(pidfile)
+        self._remove_state()
+
+    def _remove_state(self) -> None:
+        if self.layout.root.exists():
+            shutil.rmtree(self.layout.root, ignore_errors=True)
+
+    # -------------------------------------------------------------- info
+    def cloud_names(self) -> dict[str, str]:
+        return cloud_names(self.name)
+
+
+def describe(desc: CloudDescriptor) -> str:
+    names = cloud_names(desc.name)
+    return json.dumps({"cloud": names["member"], "admin_cloud": names["admin"],
+                       "alt_cloud": names["alt_member"], "clouds_yaml": desc.clouds_yaml,
+                       "url": desc.url, "network_cidr": desc.network_cidr,
+                       "state_dir": desc.state_dir, "pid": desc.pid}, indent=2)

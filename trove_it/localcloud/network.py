@@ -1,0 +1,271 @@
+"""Network driver: one loopback address per instance, ports, security groups.
+
+Trove builds an instance's ``addresses`` from the neutron ports whose
+``device_id`` is its nova server, so each server gets a port holding its own
+127.x address from the cloud's CIDR. Linux routes all of 127/8 to ``lo``, so
+an engine bound to that address is reachable from the test process, and two
+clouds with different CIDRs never collide.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import threading
+import uuid
+from typing import Any
+
+from neutronclient.common import exceptions as neutron_exc
+
+NETWORK_NAME = "trove-it-private"
+SUBNET_NAME = "trove-it-private-subnet"
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class AddressPool:
+    """Hands out host addresses of a CIDR, lowest free first.
+
+    The network address and the first host (the conventional gateway) are
+    never given out.
+    """
+
+    def __init__(self, cidr: str):
+        self.network = ipaddress.ip_network(cidr)
+        if self.network.version != 4 or not self.network.is_loopback:
+            raise ValueError(f"network CIDR {cidr} must be an IPv4 range inside 127.0.0.0/8")
+        self._used: set[str] = set()
+        self._lock = threading.Lock()
+
+    def allocate(self) -> str:
+        with self._lock:
+            for host in itertools.islice(self.network.hosts(), 1, None):
+                address = str(host)
+                if address not in self._used:
+                    self._used.add(address)
+                    return address
+        raise neutron_exc.IpAddressGenerationFailureClient(
+            message=f"No more IP addresses available on network {NETWORK_NAME}.")
+
+    def release(self, address: str) -> None:
+        with self._lock:
+            self._used.discard(address)
+
+    @property
+    def gateway(self) -> str:
+        return str(next(iter(self.network.hosts())))
+
+
+class NetworkDriver:
+    """The state behind the fake neutron client."""
+
+    def __init__(self, cidr: str):
+        self.pool = AddressPool(cidr)
+        self.network_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-it:{cidr}:net"))
+        self.subnet_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-it:{cidr}:subnet"))
+        self.cidr = cidr
+        self.ports: dict[str, dict[str, Any]] = {}
+        self.security_groups: dict[str, dict[str, Any]] = {}
+        self.security_group_rules: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    # networks ---------------------------------------------------------
+    def network(self) -> dict[str, Any]:
+        return {"id": self.network_id, "name": NETWORK_NAME, "status": "ACTIVE",
+                "subnets": [self.subnet_id], "shared": True, "router:external": False,
+                "admin_state_up": True, "tenant_id": "", "project_id": "", "mtu": 65536}
+
+    def subnet(self) -> dict[str, Any]:
+        return {"id": self.subnet_id, "name": SUBNET_NAME, "network_id": self.network_id,
+                "cidr": self.cidr, "ip_version": 4, "gateway_ip": self.pool.gateway,
+                "enable_dhcp": True, "tenant_id": "", "project_id": ""}
+
+    # ports ------------------------------------------------------------
+    def create_port(self, name: str = "", device_id: str = "", network_id: str | None = None,
+                    project_id: str = "", device_owner: str = "",
+                    security_groups: list[str] | None = None) -> dict[str, Any]:
+        if network_id and network_id != self.network_id:
+            raise neutron_exc.NetworkNotFoundClient(message=f"Network {network_id} not found.")
+        address = self.pool.allocate()
+        port_id = _uuid()
+        mac = "fa:16:3e:%02x:%02x:%02x" % tuple(uuid.uuid4().bytes[:3])
+        port = {
+            "id": port_id, "name": name, "network_id": self.network_id,
+            "device_id": device_id, "device_owner": device_owner, "status": "ACTIVE",
+            "admin_state_up": True, "mac_address": mac, "tenant_id": project_id,
+            "project_id": project_id, "security_groups": list(security_groups or []),
+            "fixed_ips": [{"subnet_id": self.subnet_id, "ip_address": address}],
+        }
+        with self._lock:
+            self.ports[port_id] = port
+        return port
+
+    def delete_port(self, port_id: str) -> None:
+        with self._lock:
+            port = self.ports.pop(port_id, None)
+        if port is None:
+            raise neutron_exc.PortNotFoundClient(message=f"Port {port_id} could not be found.")
+        for fixed in port["fixed_ips"]:
+            self.pool.release(fixed["ip_address"])
+
+    def ports_of(self, device_id: str) -> list[dict[str, Any]]:
+        return [p for p in list(self.ports.values()) if p["device_id"] == device_id]
+
+    def address_of(self, device_id: str) -> str | None:
+        for port in self.ports_of(device_id):
+            for fixed in port["fixed_ips"]:
+                return str(fixed["ip_address"])
+        return None
+
+    def release_device(self, device_id: str) -> None:
+        for port in self.ports_of(device_id):
+            self.delete_port(port["id"])
+
+
+def _match(item: dict[str, Any], filters: dict[str, Any]) -> bool:
+    for key, wanted in filters.items():
+        if key in ("fields", "retrieve_all"):
+            continue
+        value = item.get(key)
+        if isinstance(wanted, (list, tuple)):
+            if value not in wanted:
+                return False
+        elif value != wanted and str(value) != str(wanted):
+            return False
+    return True
+
+
+class NeutronClient:
+    """The subset of neutronclient's v2 client that Trove calls (dict API)."""
+
+    def __init__(self, driver: NetworkDriver, project_id: str):
+        self._driver = driver
+        self._project_id = project_id
+
+    # networks and subnets
+    def list_networks(self, **filters: Any) -> dict[str, Any]:
+        nets = [self._driver.network()]
+        return {"networks": [n for n in nets if _match(n, filters)]}
+
+    def show_network(self, network_id: str, **_: Any) -> dict[str, Any]:
+        net = self._driver.network()
+        if network_id not in (net["id"], net["name"]):
+            raise neutron_exc.NetworkNotFoundClient(message=f"Network {network_id} not found.")
+        return {"network": net}
+
+    def list_subnets(self, **filters: Any) -> dict[str, Any]:
+        subnets = [self._driver.subnet()]
+        return {"subnets": [s for s in subnets if _match(s, filters)]}
+
+    def show_subnet(self, subnet_id: str, **_: Any) -> dict[str, Any]:
+        subnet = self._driver.subnet()
+        if subnet_id != subnet["id"]:
+            raise neutron_exc.NotFound(message=f"Subnet {subnet_id} could not be found.")
+        return {"subnet": subnet}
+
+    def show_extension(self, alias: str) -> dict[str, Any]:
+        return {"extension": {"alias": alias, "name": alias}}
+
+    def list_extensions(self, **_: Any) -> dict[str, Any]:
+        return {"extensions": []}
+
+    def list_routers(self, **_: Any) -> dict[str, Any]:
+        return {"routers": []}
+
+    # ports
+    def create_port(self, body: dict[str, Any]) -> dict[str, Any]:
+        spec = body.get("port", {})
+        port = self._driver.create_port(
+            name=spec.get("name", ""), device_id=spec.get("device_id", ""),
+            network_id=spec.get("network_id"), project_id=self._project_id,
+            device_owner=spec.get("device_owner", ""),
+            security_groups=spec.get("security_groups"))
+        return {"port": port}
+
+    def show_port(self, port_id: str, **_: Any) -> dict[str, Any]:
+        port = self._driver.ports.get(port_id)
+        if port is None:
+            raise neutron_exc.PortNotFoundClient(message=f"Port {port_id} could not be found.")
+        return {"port": port}
+
+    def update_port(self, port_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        port = self.show_port(port_id)["port"]
+        for key, value in body.get("port", {}).items():
+            if key != "fixed_ips":
+                port[key] = value
+        return {"port": port}
+
+    def list_ports(self, **filters: Any) -> dict[str, Any]:
+        return {"ports": [p for p in list(self._driver.ports.values()) if _match(p, filters)]}
+
+    def delete_port(self, port_id: str) -> None:
+        self._driver.delete_port(port_id)
+
+    # floating ips: none on a loopback network
+    def list_floatingips(self, **_: Any) -> dict[str, Any]:
+        return {"floatingips": []}
+
+    def create_floatingip(self, body: dict[str, Any]) -> dict[str, Any]:
+        raise neutron_exc.NotFound(
+            message="The local cloud has no external network for floating IPs.")
+
+    def delete_floatingip(self, fip_id: str) -> None:
+        raise neutron_exc.NotFound(message=f"Floating IP {fip_id} could not be found.")
+
+    # security groups
+    def create_security_group(self, body: dict[str, Any]) -> dict[str, Any]:
+        spec = body.get("security_group", {})
+        group = {"id": _uuid(), "name": spec.get("name", ""),
+                 "description": spec.get("description", ""), "tenant_id": self._project_id,
+                 "project_id": self._project_id, "security_group_rules": []}
+        self._driver.security_groups[group["id"]] = group
+        return {"security_group": group}
+
+    def show_security_group(self, group_id: str, **_: Any) -> dict[str, Any]:
+        group = self._driver.security_groups.get(group_id)
+        if group is None:
+            raise neutron_exc.NotFound(message=f"Security group {group_id} does not exist.")
+        return {"security_group": group}
+
+    def list_security_groups(self, **filters: Any) -> dict[str, Any]:
+        groups = list(self._driver.security_groups.values())
+        return {"security_groups": [g for g in groups if _match(g, filters)]}
+
+    def delete_security_group(self, group_id: str) -> None:
+        if self._driver.security_groups.pop(group_id, None) is None:
+            raise neutron_exc.NotFound(message=f"Security group {group_id} does not exist.")
+        for rule_id, rule in list(self._driver.security_group_rules.items()):
+            if rule["security_group_id"] == group_id:
+                del self._driver.security_group_rules[rule_id]
+
+    def create_security_group_rule(self, body: dict[str, Any]) -> dict[str, Any]:
+        spec = dict(body.get("security_group_rule", {}))
+        group_id = spec.get("security_group_id")
+        group = self.show_security_group(group_id)["security_group"]
+        rule = {"id": _uuid(), "tenant_id": self._project_id, "project_id": self._project_id,
+                **spec}
+        self._driver.security_group_rules[rule["id"]] = rule
+        group["security_group_rules"].append(rule)
+        return {"security_group_rule": rule}
+
+    def list_security_group_rules(self, **filters: Any) -> dict[str, Any]:
+        rules = list(self._driver.security_group_rules.values())
+        return {"security_group_rules": [r for r in rules if _match(r, filters)]}
+
+    def delete_security_group_rule(self, rule_id: str) -> None:
+        rule = self._driver.security_group_rules.pop(rule_id, None)
+        if rule is None:
+            raise neutron_exc.NotFound(message=f"Security group rule {rule_id} not found.")
+        group = self._driver.security_groups.get(rule["security_group_id"])
+        if group:
+            group["security_group_rules"] = [
+                r for r in group["security_group_rules"] if r["id"] != rule_id]
+
+
+def neutron_client(context: Any, region_name: str | None = None) -> NeutronClient:
+    """Trove's ``remote_neutron_client`` factory."""
+    from trove_it.localcloud import runtime
+
+    return NeutronClient(runtime.get().network, getattr(context, "project_id", "") or "")

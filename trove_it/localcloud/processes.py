@@ -1,0 +1,140 @@
+"""Child processes that die with their parent, and pidfiles to reap them by.
+
+Every process the local cloud starts asks the kernel to signal it when its
+parent dies (``PR_SET_PDEATHSIG``), so a killed server takes its engines
+with it; and it leaves a pidfile, so ``cloud down`` can reap what a crash
+left behind even without a live parent.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import pwd
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _child_setup(death_signal: int, user: str | None, new_session: bool
+                 ) -> Callable[[], None]:
+    parent = os.getpid()
+    target = pwd.getpwnam(user) if user else None
+
+    def setup() -> None:
+        if new_session:
+            os.setsid()
+        if target is not None:
+            os.setgroups([])
+            os.setgid(target.pw_gid)
+            os.setuid(target.pw_uid)
+        # After any credential change: the kernel clears the setting on setuid.
+        _libc.prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return setup
+
+
+def spawn(argv: Sequence[str], *, log: Path, pidfile: Path | None = None,
+          user: str | None = None, cwd: Path | None = None,
+          env: dict[str, str] | None = None, death_signal: int = signal.SIGKILL,
+          new_session: bool = True) -> subprocess.Popen[bytes]:
+    """Start a long-running child that dies with this process."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            cwd=str(cwd) if cwd else None, env=env, close_fds=True,
+            preexec_fn=_child_setup(death_signal, user, new_session))
+    if pidfile is not None:
+        pidfile.write_text(f"{proc.pid}\n")
+    return proc
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return _state(pid) not in ("Z", "X", None)
+
+
+def _state(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def read_pidfile(pidfile: Path) -> int | None:
+    try:
+        return int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def terminate(pid: int, timeout: float = 10.0, sig: int = signal.SIGTERM,
+              group: bool = False) -> bool:
+    """Signal a process (or its process group), escalating to SIGKILL.
+
+    Returns True when the process is gone.
+    """
+    send = os.killpg if group else os.kill
+    try:
+        send(pid, sig)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap_if_child(pid)
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    try:
+        send(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    for _ in range(100):
+        _reap_if_child(pid)
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return not alive(pid)
+
+
+def _reap_if_child(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def reap_pidfile(pidfile: Path, timeout: float = 10.0) -> bool:
+    """Stop the process a pidfile names (if it still runs) and remove the file."""
+    pid = read_pidfile(pidfile)
+    done = True
+    if pid is not None and alive(pid):
+        done = terminate(pid, timeout=timeout)
+    if done:
+        pidfile.unlink(missing_ok=True)
+    return done
+
+
+def run(argv: Sequence[str], *, user: str | None = None, timeout: float = 120.0,
+        input_data: bytes | None = None, env: dict[str, str] | None = None,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run a short command to completion, as ``user`` when given."""
+    preexec = _child_setup(signal.SIGKILL, user, new_session=False) if user else None
+    return subprocess.run(list(argv), input=input_data, capture_output=True, timeout=timeout,
+                          env=env, cwd=str(cwd) if cwd else None, preexec_fn=preexec,
+                          check=False)

@@ -1,0 +1,215 @@
+"""Volume driver: cinder volumes with their sizes, states and attachments.
+
+Volumes become available at once: Trove polls volume state every two
+seconds with no way to configure it, so any delay here costs that much per
+instance. The size is what the guest reports as the instance's disk total.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+from cinderclient import exceptions as cinder_exc
+
+VOLUME_TYPE = "trove-it-local"
+
+
+class VolumeType:
+    def __init__(self, name: str):
+        self.id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-it:volume-type:{name}"))
+        self.name = name
+        self.description = "Volumes of the trove-it local cloud"
+        self.is_public = True
+        self.extra_specs: dict[str, str] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "description": self.description,
+                "is_public": self.is_public}
+
+
+class Volume:
+    """A cinder volume as cinderclient's resource objects present it."""
+
+    def __init__(self, driver: VolumeDriver, size: int, name: str, description: str,
+                 volume_type: str | None, availability_zone: str | None, project_id: str):
+        self._driver = driver
+        self.id = str(uuid.uuid4())
+        self.size = int(size)
+        self.name = name
+        self.display_name = name
+        self.description = description
+        self.volume_type = volume_type or VOLUME_TYPE
+        self.availability_zone = availability_zone or "nova"
+        self.status = "available"
+        self.attachments: list[dict[str, Any]] = []
+        self.bootable = "false"
+        self.created_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.os_vol_tenant_attr_tenant_id = project_id
+        self.metadata: dict[str, str] = {}
+
+    def delete(self) -> None:
+        self._driver.delete(self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "size": self.size, "name": self.name, "status": self.status,
+                "volume_type": self.volume_type, "attachments": list(self.attachments),
+                "availability_zone": self.availability_zone}
+
+    def __getattr__(self, item: str) -> Any:
+        # cinderclient resources expose dashed API fields through getattr.
+        if item == "os-vol-tenant-attr:tenant_id":
+            return self.os_vol_tenant_attr_tenant_id
+        raise AttributeError(item)
+
+
+class VolumeDriver:
+    def __init__(self) -> None:
+        self.volumes: dict[str, Volume] = {}
+        self.types = {VOLUME_TYPE: VolumeType(VOLUME_TYPE)}
+        self._lock = threading.Lock()
+
+    def create(self, size: int, name: str = "", description: str = "",
+               volume_type: str | None = None, availability_zone: str | None = None,
+               project_id: str = "") -> Volume:
+        if int(size) <= 0:
+            raise cinder_exc.BadRequest(400, f"Invalid volume size {size}.")
+        if volume_type and volume_type not in self.types and not any(
+                t.id == volume_type for t in self.types.values()):
+            raise cinder_exc.NotFound(404, f"Volume type {volume_type} could not be found.")
+        volume = Volume(self, size, name, description, volume_type, availability_zone,
+                        project_id)
+        with self._lock:
+            self.volumes[volume.id] = volume
+        return volume
+
+    def get(self, volume_id: str) -> Volume:
+        volume = self.volumes.get(getattr(volume_id, "id", volume_id))
+        if volume is None:
+            raise cinder_exc.NotFound(404, f"Volume {volume_id} could not be found.")
+        return volume
+
+    def delete(self, volume_id: str) -> None:
+        volume = self.get(volume_id)
+        if volume.attachments:
+            raise cinder_exc.BadRequest(
+                400, f"Volume {volume.id} is attached to a server and cannot be deleted.")
+        with self._lock:
+            self.volumes.pop(volume.id, None)
+
+    def attach(self, volume_id: str, server_id: str, device: str) -> None:
+        volume = self.get(volume_id)
+        if volume.attachments and volume.attachments[0]["server_id"] != server_id:
+            raise cinder_exc.BadRequest(400, f"Volume {volume.id} is already attached.")
+        volume.attachments = [{"server_id": server_id, "device": device,
+                               "attachment_id": str(uuid.uuid4()), "volume_id": volume.id}]
+        volume.status = "in-use"
+
+    def detach(self, volume_id: str) -> None:
+        volume = self.get(volume_id)
+        volume.attachments = []
+        volume.status = "available"
+
+    def detach_server(self, server_id: str) -> None:
+        for volume in list(self.volumes.values()):
+            if any(a["server_id"] == server_id for a in volume.attachments):
+                self.detach(volume.id)
+
+    def extend(self, volume_id: str, new_size: int) -> None:
+        volume = self.get(volume_id)
+        if int(new_size) <= volume.size:
+            raise cinder_exc.BadRequest(
+                400, f"New size for extend must be greater than current size ({volume.size}).")
+        volume.size = int(new_size)
+
+
+class _Volumes:
+    def __init__(self, driver: VolumeDriver, project_id: str):
+        self._driver = driver
+        self._project_id = project_id
+
+    def create(self, size: int, name: str = "", description: str = "",
+               volume_type: str | None = None, availability_zone: str | None = None,
+               **_: Any) -> Volume:
+        return self._driver.create(size, name=name, description=description,
+                                   volume_type=volume_type, availability_zone=availability_zone,
+                                   project_id=self._project_id)
+
+    def get(self, volume_id: str) -> Volume:
+        return self._driver.get(volume_id)
+
+    def list(self, detailed: bool = True, search_opts: dict[str, Any] | None = None,
+             **_: Any) -> list[Volume]:
+        result = list(self._driver.volumes.values())
+        for key, wanted in (search_opts or {}).items():
+            if key in ("all_tenants", "all_projects"):
+                continue
+            result = [v for v in result if str(getattr(v, key, None)) == str(wanted)]
+        return result
+
+    def extend(self, volume: Any, new_size: int) -> None:
+        self._driver.extend(getattr(volume, "id", volume), new_size)
+
+    def delete(self, volume: Any, cascade: bool = False) -> None:
+        self._driver.delete(getattr(volume, "id", volume))
+
+    def detach(self, volume: Any, attachment_uuid: str | None = None) -> None:
+        self._driver.detach(getattr(volume, "id", volume))
+
+    def begin_detaching(self, volume: Any) -> None:
+        pass
+
+    def roll_detaching(self, volume: Any) -> None:
+        pass
+
+    def reset_state(self, volume: Any, state: str, **_: Any) -> None:
+        self._driver.get(getattr(volume, "id", volume)).status = state
+
+
+class _VolumeTypes:
+    def __init__(self, driver: VolumeDriver):
+        self._driver = driver
+
+    def get(self, type_id: str) -> VolumeType:
+        for vtype in self._driver.types.values():
+            if type_id in (vtype.id, vtype.name):
+                return vtype
+        raise cinder_exc.NotFound(404, f"Volume type {type_id} could not be found.")
+
+    def list(self, **_: Any) -> list[VolumeType]:
+        return list(self._driver.types.values())
+
+    def find(self, name: str) -> VolumeType:
+        return self.get(name)
+
+
+class _Snapshots:
+    """Snapshots exist only for Trove's cinder backup strategy, unused here."""
+
+    def create(self, volume_id: str, **_: Any) -> Any:
+        raise cinder_exc.BadRequest(400, "Volume snapshots are not supported by the local cloud.")
+
+    def get(self, snapshot_id: str) -> Any:
+        raise cinder_exc.NotFound(404, f"Snapshot {snapshot_id} could not be found.")
+
+    def delete(self, snapshot: Any) -> None:
+        raise cinder_exc.NotFound(404, f"Snapshot {snapshot} could not be found.")
+
+    def list(self, **_: Any) -> list[Any]:
+        return []
+
+
+class CinderClient:
+    def __init__(self, driver: VolumeDriver, project_id: str):
+        self.volumes = _Volumes(driver, project_id)
+        self.volume_types = _VolumeTypes(driver)
+        self.volume_snapshots = _Snapshots()
+
+
+def cinder_client(context: Any, region_name: str | None = None) -> CinderClient:
+    """Trove's ``remote_cinder_client`` factory."""
+    from trove_it.localcloud import runtime
+
+    return CinderClient(runtime.get().volumes, getattr(context, "project_id", "") or "")
