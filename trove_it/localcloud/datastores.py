@@ -43,7 +43,7 @@ SERVED: tuple[ServedDatastore, ...] = (
 
 BY_NAME = {ds.name: ds for ds in SERVED}
 
-LOCAL_IMAGE_NAME = "trove-it-local-guest"
+LOCAL_IMAGE_NAME = "local-cloud-guest"
 LOCAL_IMAGE_TAGS = ("trove",)
 
 

@@ -1,0 +1,6 @@
+"""Scenario fixtures live in fixtures/, one module per concept."""
+
+pytest_plugins = [
+    "fixtures.cloud",
+    "fixtures.instances",
+]

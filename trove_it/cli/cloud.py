@@ -1,0 +1,138 @@
+"""``trove-it cloud``: start, inspect and stop a local cloud.
+
+``up`` leaves the cloud running for reuse by later pytest runs and prints
+where its clouds.yaml is; ``down`` stops its server and every engine by
+pidfile and removes its state; ``install-engines`` installs the Debian or
+Ubuntu packages the real engines need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from trove_it.errors import UserError
+from trove_it.localcloud.engines import binaries
+from trove_it.localcloud.identity import cloud_names
+from trove_it.localcloud.layout import DEFAULT_NAME
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("cloud", help="manage a local cloud")
+    commands = parser.add_subparsers(dest="command", metavar="ACTION")
+    commands.required = True
+
+    up = commands.add_parser("up", help="start a local cloud (or find the running one)")
+    _common(up)
+    up.add_argument("--network-cidr", metavar="CIDR",
+                    help="loopback range for instance addresses (default: a free 127.N.0.0/16)")
+    up.add_argument("--debug", action="store_true", help="debug logging in the server log")
+    up.set_defaults(func=cmd_up)
+
+    status = commands.add_parser("status", help="show whether a local cloud is running")
+    _common(status)
+    status.set_defaults(func=cmd_status)
+
+    down = commands.add_parser("down", help="stop a local cloud and remove its state")
+    _common(down)
+    down.set_defaults(func=cmd_down)
+
+    engines = commands.add_parser("install-engines",
+                                  help="install MariaDB, PostgreSQL and Redis (Debian/Ubuntu)")
+    engines.add_argument("--check", action="store_true",
+                         help="only report which engines are missing")
+    engines.set_defaults(func=cmd_install_engines)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", default=DEFAULT_NAME, help="cloud name (default: %(default)s)")
+    parser.add_argument("--state-dir", type=Path, metavar="DIR",
+                        help="state directory (default: under $TMPDIR/trove-it-<uid>/)")
+
+
+def _cloud(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from trove_it.localcloud.launcher import LocalCloud
+
+    return LocalCloud(args.name, args.state_dir, getattr(args, "network_cidr", None),
+                      debug=getattr(args, "debug", False))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from trove_it.localcloud.launcher import CloudError
+
+    for engine in ("mariadb", "postgresql", "redis"):
+        reason = binaries.unavailable_reason(engine)
+        if reason:
+            print(f"warning: {reason}")
+    try:
+        desc = _cloud(args).up()
+    except CloudError as exc:
+        raise UserError(str(exc)) from None
+    names = cloud_names(desc.name)
+    print(f"clouds.yaml: {desc.clouds_yaml}")
+    print(f"cloud: {names['member']}  (admin: {names['admin']}, second project: "
+          f"{names['alt_member']})")
+    print(f"url: {desc.url}  instances on {desc.network_cidr}")
+    print(f"use: export OS_CLIENT_CONFIG_FILE={desc.clouds_yaml} OS_CLOUD={names['member']}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    status = _cloud(args).status()
+    if not status.running or status.descriptor is None:
+        print(f"{args.name}: not running")
+        return 1
+    desc = status.descriptor
+    print(f"{args.name}: running (pid {desc.pid}) at {desc.url}")
+    print(f"clouds.yaml: {desc.clouds_yaml}")
+    print(f"state: {desc.state_dir}")
+    print(f"engine processes: {len(status.engines)}")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    cloud = _cloud(args)
+    was_running = cloud.status().running
+    cloud.down()
+    print(f"{args.name}: stopped and removed" if was_running else
+          f"{args.name}: was not running; leftovers removed")
+    return 0
+
+
+def apt_command() -> list[str]:
+    return ["apt-get", "install", "-y", "--no-install-recommends", *binaries.PACKAGES]
+
+
+def cmd_install_engines(args: argparse.Namespace) -> int:
+    missing = {engine: binaries.unavailable_reason(engine)
+               for engine in ("mariadb", "postgresql", "redis")}
+    missing = {k: v for k, v in missing.items() if v}
+    if not missing:
+        print("all engines are installed: mariadb, postgresql, redis")
+        return 0
+    if args.check:
+        for reason in missing.values():
+            print(reason)
+        return 1
+    if shutil.which("apt-get") is None:
+        raise UserError("install-engines needs apt-get (Debian or Ubuntu); install "
+                        f"{' '.join(binaries.PACKAGES)} with your package manager")
+    command = apt_command()
+    if os.geteuid() != 0:
+        print("installing engines needs root; run:")
+        print(f"  sudo apt-get update && sudo {' '.join(command)}")
+        return 1
+    update = ["apt-get", "update"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for step in (update, command):
+        result = subprocess.run(step, env=env, check=False)
+        if result.returncode != 0:
+            raise UserError(f"'{' '.join(step)}' failed with status {result.returncode}")
+    still = [e for e in missing if binaries.unavailable_reason(e)]
+    if still:
+        raise UserError(binaries.unavailable_reason(still[0]) or "engines still missing")
+    print("installed: " + ", ".join(missing))
+    return 0

@@ -1,0 +1,116 @@
+"""Clients for a target cloud, built from clouds.yaml.
+
+Credentials come through openstacksdk's own config loader (clouds.yaml,
+secure.yaml, ``OS_*``), so a cloud works here exactly as with the
+``openstack`` CLI. Trove is driven with python-troveclient on the same
+keystoneauth session: openstacksdk's database proxy cannot create instances.
+Every way this can fail ends in one ``UserError`` line that says what to fix.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trove_it.errors import CloudUnreachable, UserError
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+
+@dataclass
+class CloudClients:
+    """One account on one cloud: an openstacksdk connection and a Trove client."""
+
+    cloud: str
+    conn: Any
+    trove: Any
+
+    @property
+    def session(self) -> Any:
+        return self.conn.session
+
+    @property
+    def project_id(self) -> str:
+        return str(self.conn.current_project_id)
+
+    @property
+    def trove_endpoint(self) -> str:
+        return str(self.conn.endpoint_for("database"))
+
+    def raw_trove(self) -> Any:
+        """A keystoneauth adapter on the Trove endpoint, for calls troveclient lacks."""
+        return self.conn.database
+
+
+def _config_files(clouds_yaml: Path | None) -> list[str] | None:
+    return [str(clouds_yaml)] if clouds_yaml else None
+
+
+def load_region(cloud: str, clouds_yaml: Path | None = None) -> Any:
+    """Read one cloud's configuration, or fail with one line saying why."""
+    import openstack.config
+    from openstack.config import exceptions as config_exc
+
+    if clouds_yaml is not None and not clouds_yaml.is_file():
+        raise UserError(f"clouds.yaml not found at {clouds_yaml}")
+    try:
+        config = openstack.config.OpenStackConfig(config_files=_config_files(clouds_yaml))
+        return config.get_one(cloud=cloud)
+    except config_exc.OpenStackConfigException as exc:
+        message = str(exc).splitlines()[0]
+        if "was not found" in message or "not found" in message.lower():
+            known = _known_clouds(clouds_yaml)
+            where = f" in {clouds_yaml}" if clouds_yaml else " in any clouds.yaml"
+            raise UserError(f"cloud '{cloud}' not found{where}; known clouds: "
+                            f"{', '.join(known) or 'none'}") from None
+        raise UserError(f"cannot read the configuration of cloud '{cloud}': {message}") \
+            from None
+    except Exception as exc:  # noqa: BLE001 - YAML errors and friends
+        raise UserError(f"cannot read clouds.yaml for cloud '{cloud}': "
+                        f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+
+
+def _known_clouds(clouds_yaml: Path | None) -> list[str]:
+    import openstack.config
+
+    try:
+        config = openstack.config.OpenStackConfig(config_files=_config_files(clouds_yaml))
+        return sorted(config.get_cloud_names())
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def connect(cloud: str, clouds_yaml: Path | None = None, check: bool = True) -> CloudClients:
+    """Authenticate to ``cloud`` and return its clients."""
+    import openstack.connection
+    from keystoneauth1 import exceptions as ks_exc
+    from troveclient.v1 import client as trove_client
+
+    region = load_region(cloud, clouds_yaml)
+    conn = openstack.connection.Connection(config=region)
+    if check:
+        auth_url = region.get_auth_args().get("auth_url", "?")
+        try:
+            conn.authorize()
+        except ks_exc.Unauthorized:
+            user = region.get_auth_args().get("username", "?")
+            raise CloudUnreachable(
+                f"authentication to cloud '{cloud}' failed for user '{user}' at {auth_url}: "
+                f"check the password and project in clouds.yaml") from None
+        except (ks_exc.ConnectFailure, ks_exc.DiscoveryFailure, ks_exc.ConnectTimeout) as exc:
+            raise CloudUnreachable(
+                f"cannot reach cloud '{cloud}' at {auth_url}: "
+                f"{str(exc).splitlines()[0][:160]}") from None
+        except ks_exc.ClientException as exc:
+            raise CloudUnreachable(f"cloud '{cloud}' at {auth_url} refused authentication: "
+                                   f"{str(exc).splitlines()[0][:160]}") from None
+        try:
+            conn.endpoint_for("database")
+        except Exception:  # noqa: BLE001
+            raise UserError(f"cloud '{cloud}' has no database (Trove) endpoint in its "
+                            f"service catalog") from None
+    trove = trove_client.Client(session=conn.session, region_name=region.region_name,
+                                endpoint_type=region.get_interface() or "public")
+    return CloudClients(cloud, conn, trove)

@@ -1,0 +1,59 @@
+"""Which collected tests the target and datastore can run, and why not.
+
+A test that cannot run here is deselected, not failed and not silently
+skipped: the terminal summary counts the deselections by reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from trove_it import catalogue
+from trove_it.settings import Settings
+
+
+@dataclass(frozen=True)
+class TestNeeds:
+    """What one collected test asked for through its markers."""
+
+    datastore: str | None
+    capabilities: tuple[str, ...] = ()
+    fault_injection: bool = False
+    image: bool = False
+
+
+def reason_to_deselect(needs: TestNeeds, settings: Settings) -> str | None:
+    """None when the test can run; otherwise the reason, short and countable."""
+    unknown = [c for c in needs.capabilities if c not in catalogue.CAPABILITIES]
+    if unknown:
+        raise ValueError(f"unknown capability {unknown[0]!r} in a requires() marker; known: "
+                         f"{', '.join(sorted(catalogue.CAPABILITIES))}")
+    if needs.image and not (settings.image or settings.build_image):
+        return "image validation needs --image or --build-image"
+    if needs.fault_injection and settings.cloud != "local":
+        return "fault injection needs the local cloud"
+    if needs.datastore is not None:
+        missing = catalogue.get(needs.datastore).missing(*needs.capabilities)
+        if missing:
+            return f"{needs.datastore} lacks {', '.join(missing)}"
+    return None
+
+
+@dataclass
+class Deselections:
+    """Deselection counts by reason, for the terminal summary."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, reason: str) -> None:
+        self.counts[reason] += 1
+
+    def lines(self) -> Iterable[str]:
+        for reason, count in sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            yield f"{count:4d} deselected: {reason}"
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())

@@ -1,0 +1,86 @@
+"""Creating test instances: the request body and the wait, in one place.
+
+Fixtures call ``build_instance``; tests that check a create call itself
+(negative cases, response fields) call ``request_instance`` and wait on
+their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from trove_it import catalogue, waiters
+from trove_it.clients import CloudClients
+from trove_it.provisioning.run import DatastoreSetup
+
+
+@dataclass(frozen=True)
+class DatastoreUnderTest:
+    """A datastore as this run tests it: its catalogue entry and its setup."""
+
+    entry: catalogue.Datastore
+    setup: DatastoreSetup
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def version(self) -> str:
+        return self.setup.version
+
+    def has(self, *capabilities: str) -> bool:
+        return self.entry.has(*capabilities)
+
+
+def request_instance(clients: CloudClients, datastore: DatastoreUnderTest, name: str, *,
+                     databases: list[dict[str, Any]] | None = None,
+                     users: list[dict[str, Any]] | None = None,
+                     flavor_id: str | None = None, volume_size: int | None = None,
+                     **extra: Any) -> Any:
+    """POST /instances with the datastore's test flavor and volume."""
+    return clients.trove.instances.create(
+        name, flavor_id or datastore.setup.flavor_id,
+        volume={"size": volume_size or datastore.setup.volume_size},
+        databases=databases or [], users=users or [],
+        datastore=datastore.name, datastore_version=datastore.version, **extra)
+
+
+def initial_accounts(datastore: DatastoreUnderTest) -> tuple[list[dict[str, Any]],
+                                                              list[dict[str, Any]]]:
+    """The helper database and user a shared instance starts with, where supported."""
+    entry = datastore.entry
+    databases = [{"name": entry.helper_database}] if entry.helper_database else []
+    users = [entry.helper_user.body()] if entry.helper_user else []
+    return databases, users
+
+
+def build_instance(clients: CloudClients, datastore: DatastoreUnderTest, name: str, *,
+                   on_created: Callable[[Any], None], timeout_scale: float = 1.0,
+                   admin: CloudClients | None = None,
+                   progress: Callable[[str], None] | None = None, **kwargs: Any) -> Any:
+    """Create an instance, hand it to ``on_created`` (cleanup registration) at once,
+    then wait until it is ACTIVE and HEALTHY."""
+    instance = request_instance(clients, datastore, name, **kwargs)
+    on_created(instance)
+    operation = "restore" if kwargs.get("restorePoint") else \
+        "replica" if kwargs.get("replica_of") else "build"
+    return waiters.wait_for_instance(
+        clients.trove, instance.id, operation=operation,
+        timeout=waiters.TIMEOUTS[operation] * timeout_scale,
+        trove_admin=admin.trove if admin else None, progress=progress)
+
+
+def address_of(instance: Any) -> str:
+    """The instance's first IPv4 address as Trove reports it."""
+    for entry in getattr(instance, "addresses", None) or []:
+        address = entry.get("address") if isinstance(entry, dict) else None
+        if address and ":" not in address:
+            return str(address)
+    for address in getattr(instance, "ip", None) or []:
+        if ":" not in address:
+            return str(address)
+    raise AssertionError(f"instance {instance.id} reports no IPv4 address "
+                         f"(addresses={getattr(instance, 'addresses', None)})")

@@ -1,0 +1,47 @@
+"""The harness's markers, registered with pytest so ``--strict-markers`` and
+``pytest --markers`` know them.
+
+One marker per scenario group selects a group (``-m backups``); the others
+say what a test needs, and the plugin deselects it, with the reason, where
+the target or datastore cannot give it.
+"""
+
+from __future__ import annotations
+
+GROUPS: dict[str, str] = {
+    "api": "API basics: versions, datastores and versions, flavors, limits",
+    "instance_create": "instance create, its negative cases, show and list",
+    "instance_actions": "restart, flavor resize and volume resize with data checked",
+    "databases": "database create, list, pagination, delete and invalid cases",
+    "users": "user create, list, show, update, password, access and invalid cases",
+    "root": "enable, show and disable root",
+    "backups": "full and incremental backups and restores",
+    "configuration": "configuration groups: create, attach, values in the engine, detach",
+    "guest_log": "guest logs: list, enable, publish, read back, discard",
+    "replication": "replicas, promote and eject",
+    "clusters": "clusters: create, grow, shrink, delete",
+    "modules": "modules: create, apply, list, remove",
+    "instance_delete": "instance delete and what it leaves behind",
+    "instance_errors": "error paths: failed builds, their faults, force delete",
+}
+
+NEEDS: dict[str, str] = {
+    "requires(*capabilities)": "needs these datastore capabilities (see trove_it.catalogue); "
+                               "deselected where the datastore lacks one",
+    "slow": "takes more than a few seconds even on the local cloud",
+    "multi_node": "creates more than one instance at a time (replicas, clusters)",
+    "fault_injection": "injects faults through the local cloud's control endpoint; "
+                       "deselected on other targets",
+    "image": "validates a guest image (needs --image or --build-image)",
+    "upgrade": "upgrades a datastore version (needs a second registered version)",
+    "real_data": "reads and writes data with the datastore's native client; skipped "
+                 "with the reason where no engine answers (in-memory engines)",
+}
+
+
+def register(config: object) -> None:
+    add = config.addinivalue_line  # type: ignore[attr-defined]
+    for name, text in GROUPS.items():
+        add("markers", f"{name}: scenario group: {text}")
+    for name, text in NEEDS.items():
+        add("markers", f"{name}: {text}")

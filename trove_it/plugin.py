@@ -1,0 +1,265 @@
+"""The trove-it pytest plugin: thin hooks over the harness's modules.
+
+Options become one ``Settings`` object (``settings.py``); collected tests
+are parametrised by datastore and gated by capability (``gating.py``); the
+process that owns the run provisions the target once before any test
+(``provisioning/run.py``) and undoes it at the end, after the leak check
+(``leaks.py``); failure reports carry a dossier (``dossier.py``); the
+terminal summary shows deselections, waits and leftovers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import pytest
+
+from trove_it import gating, markers
+from trove_it.errors import UserError
+from trove_it.masking import mask
+from trove_it.run_state import RunState
+from trove_it.settings import OPTIONS, Settings, SettingsError, from_pytest_config
+from trove_it.timing import LEDGER
+
+SETTINGS = pytest.StashKey[Settings]()
+RUN_STATE = pytest.StashKey[RunState]()
+DESELECTED = pytest.StashKey[gating.Deselections]()
+SUMMARY = pytest.StashKey[list[str]]()
+FAILED = pytest.StashKey[list[str]]()
+PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+WAITS_PROPERTY = "trove_it_waits"
+
+
+# ------------------------------------------------------------------ options
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("trove-it", "trove-it: Trove integration harness")
+    for spec in OPTIONS:
+        if spec.flag:
+            group.addoption(spec.cli, dest=spec.name, action="store_true", default=None,
+                            help=f"{spec.help} (ini {spec.ini}, env {spec.env})")
+        else:
+            group.addoption(spec.cli, dest=spec.name, default=None, metavar=spec.metavar,
+                            help=f"{spec.help} (ini {spec.ini}, env {spec.env})")
+        parser.addini(spec.ini, spec.help, default=None)
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _uses_xdist(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not _is_worker(config)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    markers.register(config)
+    if _is_worker(config):
+        os.environ.setdefault("TROVE_IT_RUN_ID", config.workerinput["trove_it_run_id"])
+    try:
+        settings = from_pytest_config(config)
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not _is_worker(config):
+        # Workers inherit the controller's run id through workerinput.
+        os.environ.setdefault("TROVE_IT_RUN_ID", settings.run_id)
+    config.stash[SETTINGS] = settings
+    config.stash[RUN_STATE] = RunState(settings.run_id)
+    config.stash[DESELECTED] = gating.Deselections()
+    config.stash[SUMMARY] = []
+    config.stash[FAILED] = []
+    if not _is_worker(config):
+        _handle_sigterm()
+
+
+def _handle_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so teardown runs and nothing leaks."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput["trove_it_run_id"] = node.config.stash[SETTINGS].run_id
+
+
+# --------------------------------------------------------------- collection
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "datastore_name" in metafunc.fixturenames:
+        names = metafunc.config.stash[SETTINGS].datastores
+        metafunc.parametrize("datastore_name", names, scope="session", ids=list(names))
+
+
+def _needs(item: pytest.Item) -> gating.TestNeeds:
+    capabilities: list[str] = []
+    for mark in item.iter_markers("requires"):
+        capabilities.extend(mark.args)
+    callspec = getattr(item, "callspec", None)
+    datastore = callspec.params.get("datastore_name") if callspec else None
+    return gating.TestNeeds(
+        datastore=datastore, capabilities=tuple(capabilities),
+        fault_injection=item.get_closest_marker("fault_injection") is not None,
+        image=item.get_closest_marker("image") is not None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    settings = config.stash[SETTINGS]
+    counts = config.stash[DESELECTED]
+    keep, drop = [], []
+    for item in items:
+        try:
+            reason = gating.reason_to_deselect(_needs(item), settings)
+        except ValueError as exc:
+            raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        if reason is None:
+            keep.append(item)
+        else:
+            drop.append(item)
+            counts.add(reason)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _needs_cloud(items: list[pytest.Item]) -> bool:
+    return any("target" in getattr(item, "fixturenames", ()) for item in items)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    if _is_worker(config) or _uses_xdist(config) or not _needs_cloud(session.items):
+        return
+    _provision(config, tie_to_parent=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    config = node.config
+    needs = any(i.startswith("scenarios/") and "test_image" not in i for i in ids)
+    if needs and "setup" not in config.stash[RUN_STATE].read():
+        _provision(config, tie_to_parent=True)
+
+
+def _provision(config: pytest.Config, tie_to_parent: bool) -> None:
+    from trove_it.provisioning.run import provision
+
+    settings = config.stash[SETTINGS]
+    try:
+        setup = provision(settings, config.stash[RUN_STATE], tie_to_parent)
+    except UserError as exc:
+        _teardown_run(config)
+        raise pytest.UsageError(mask(str(exc))) from None
+    except BaseException:
+        _teardown_run(config)
+        raise
+    target = setup.make_target()
+    config.stash[SUMMARY].append(f"target: {target.description}; run id {settings.run_id}")
+
+
+# ----------------------------------------------------------------- reports
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    item.stash.setdefault(PHASE_REPORTS, {})[report.when] = report
+    waits = LEDGER.drain()
+    if waits:
+        report.user_properties.append((WAITS_PROPERTY, waits))
+    if report.failed and call.excinfo is not None and \
+            call.excinfo.errisinstance(pytest.skip.Exception) is False:
+        item.config.stash[FAILED].append(item.nodeid)
+        from trove_it.dossier import build_dossier
+
+        text = build_dossier(item)
+        if text:
+            report.sections.append(("trove-it dossier", mask(text)))
+    if report.longrepr is not None and report.failed:
+        report.longrepr = _masked_longrepr(report)
+
+
+def _masked_longrepr(report: pytest.TestReport) -> Any:
+    text = str(report.longrepr)
+    masked = mask(text)
+    return masked if masked != text else report.longrepr
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not hasattr(report, "node"):
+        return  # local run: the ledger already has these waits
+    for key, value in report.user_properties:
+        if key == WAITS_PROPERTY:
+            LEDGER.merge([tuple(v) for v in value])  # type: ignore[misc]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash[SETTINGS]
+    return [f"trove-it: datastores {', '.join(settings.datastores)}; target {settings.cloud}; "
+            f"run id {settings.run_id}"]
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
+                            config: pytest.Config) -> None:
+    lines = list(config.stash[SUMMARY])
+    deselected = config.stash[DESELECTED]
+    if deselected.total:
+        lines += list(deselected.lines())
+    waits = LEDGER.lines()
+    if waits:
+        lines.append("time spent waiting, per operation:")
+        lines += [f"  {line}" for line in waits]
+    if lines:
+        terminalreporter.write_sep("-", "trove-it")
+        for line in lines:
+            terminalreporter.write_line(mask(line))
+
+
+def test_failed(item: pytest.Item) -> bool:
+    """Did this test fail in setup or call? (for fixtures deciding what to keep)"""
+    reports = item.stash.get(PHASE_REPORTS, {})
+    return any(r.failed for r in reports.values())
+
+
+def any_test_failed(config: pytest.Config) -> bool:
+    return bool(config.stash[FAILED])
+
+
+# ----------------------------------------------------------------- the end
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _is_worker(session.config):
+        return
+    _teardown_run(session.config)
+
+
+def _teardown_run(config: pytest.Config) -> None:
+    from trove_it.leaks import find_leaks, sweep
+    from trove_it.provisioning.run import RunSetup, teardown
+
+    settings = config.stash[SETTINGS]
+    run_state = config.stash[RUN_STATE]
+    summary = config.stash[SUMMARY]
+    data = run_state.read().get("setup")
+    if data:
+        target = RunSetup.from_state(data).make_target()
+        try:
+            if target.has("admin"):
+                admin = target.clients("admin")
+                members = [target.clients(r) for r in ("member", "alt") if target.has(r)]
+                leaks = find_leaks(admin, members, settings.prefix)
+                if leaks and settings.keep:
+                    summary.append(f"--keep: left {len(leaks)} resources named "
+                                   f"{settings.prefix}*")
+                elif leaks:
+                    summary.append(f"leak check: {len(leaks)} leftovers of this run found; "
+                                   f"removing them:")
+                    summary.extend(f"  {leak.describe()}" for leak in leaks)
+                    for leak, error in sweep(leaks):
+                        summary.append(f"  could not remove {leak.describe()}: {error}")
+        except Exception as exc:  # noqa: BLE001 - report, then still tear down
+            summary.append(f"leak check failed: {type(exc).__name__}: {exc}")
+        summary.extend(teardown(settings, run_state))
+    if not settings.keep:
+        run_state.remove()

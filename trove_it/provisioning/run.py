@@ -1,0 +1,136 @@
+"""Provision a run once, and undo it once at the very end.
+
+The process that owns the run (pytest itself, or the xdist controller) calls
+``provision`` before any test runs: it resolves the target (starting the
+local cloud if needed), registers the test flavors and checks each requested
+datastore version. The result is written to the run state, where every
+worker's fixtures read it. ``teardown`` removes the flavors and stops a
+local cloud this run started, unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from trove_it import catalogue
+from trove_it.errors import UserError
+from trove_it.provisioning import datastores as ds_versions
+from trove_it.provisioning import flavors
+from trove_it.run_state import RunState
+from trove_it.settings import Settings
+from trove_it.targets.base import Target
+from trove_it.targets.resolve import resolve_target, target_from_state, target_to_state
+
+
+@dataclass
+class DatastoreSetup:
+    """What the tests of one datastore use on this target."""
+
+    name: str
+    version: str
+    version_id: str
+    flavor_id: str
+    resize_flavor_id: str | None
+    volume_size: int
+
+
+@dataclass
+class RunSetup:
+    target: dict[str, Any]
+    datastores: dict[str, DatastoreSetup]
+    fault_flavors: dict[str, str]
+    created_flavors: dict[str, str] = field(default_factory=dict)
+    started_local_cloud: bool = False
+
+    def to_state(self) -> dict[str, Any]:
+        data = asdict(self)
+        return data
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> RunSetup:
+        return cls(target=data["target"],
+                   datastores={k: DatastoreSetup(**v) for k, v in data["datastores"].items()},
+                   fault_flavors=dict(data["fault_flavors"]),
+                   created_flavors=dict(data.get("created_flavors", {})),
+                   started_local_cloud=bool(data.get("started_local_cloud")))
+
+    def make_target(self) -> Target:
+        return target_from_state(self.target)
+
+
+def provision(settings: Settings, run_state: RunState, tie_to_parent: bool) -> RunSetup:
+    with run_state.locked() as state:
+        if "setup" in state:
+            return RunSetup.from_state(state["setup"])
+        target, started = resolve_target(settings, tie_to_parent)
+        setup = RunSetup(target=target_to_state(target), datastores={}, fault_flavors={},
+                         started_local_cloud=started)
+        # Record the cloud before anything else can fail, so teardown stops it.
+        state["setup"] = setup.to_state()
+        try:
+            _provision_datastores(settings, target, setup)
+        finally:
+            state["setup"] = setup.to_state()
+        return setup
+
+
+def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -> None:
+    member = target.clients("member")
+    admin = target.clients("admin") if target.has("admin") else None
+    created: dict[str, str] = {}
+    if settings.flavor is None:
+        if admin is None:
+            raise UserError(f"the {target.description} has no admin credentials to create "
+                            f"test flavors; give --flavor or --os-cloud-admin")
+        specs = flavors.specs_for(settings.datastores)
+        existing = {f.name for f in admin.conn.compute.flavors(is_public=None)}
+        ids = flavors.ensure_flavors(admin, settings.prefix, specs)
+        created = {k: v for k, v in ids.items() if f"{settings.prefix}{k}" not in existing}
+        setup.created_flavors = created
+        setup.fault_flavors = {k: ids[k] for k in catalogue.FAULT_FLAVORS}
+    else:
+        ids = {}
+        explicit = flavors.find_flavor(member, settings.flavor)
+    for name in settings.datastores:
+        version = ds_versions.ensure_version(target, member, name, settings.datastore_version)
+        entry = catalogue.get(name)
+        if settings.flavor is None:
+            flavor_id, resize_id = ids[entry.flavor], ids.get(f"{entry.flavor}.resize")
+        else:
+            flavor_id, resize_id = explicit, None
+        setup.datastores[name] = DatastoreSetup(
+            name=name, version=version.name, version_id=version.id, flavor_id=flavor_id,
+            resize_flavor_id=resize_id,
+            volume_size=max(settings.volume_size, entry.volume_size))
+
+
+def teardown(settings: Settings, run_state: RunState) -> list[str]:
+    """Undo the run's provisioning; returns lines worth showing the user."""
+    from trove_it import deletion
+
+    lines: list[str] = []
+    data = run_state.read().get("setup")
+    if not data:
+        return lines
+    setup = RunSetup.from_state(data)
+    target = setup.make_target()
+    if settings.keep:
+        if setup.created_flavors:
+            lines.append(f"kept test flavors: {', '.join(sorted(setup.created_flavors))}")
+        if setup.started_local_cloud:
+            lines.append(f"kept the local cloud {settings.local_cloud}: "
+                         f"'trove-it cloud down --name {settings.local_cloud}' removes it")
+        return lines
+    if setup.created_flavors and target.has("admin"):
+        try:
+            admin = target.clients("admin")
+            for flavor_id in setup.created_flavors.values():
+                deletion.delete_flavor(admin, flavor_id)
+        except Exception as exc:  # noqa: BLE001 - the cloud may already be gone
+            lines.append(f"could not remove test flavors: {exc}")
+    if setup.started_local_cloud:
+        from trove_it.localcloud.launcher import LocalCloud
+
+        LocalCloud(settings.local_cloud).down()
+    return lines

@@ -1,0 +1,223 @@
+"""Every harness option, read once into one typed settings object.
+
+Each option can be given on the command line, in ``pytest.ini`` (as
+``trove_it_<name>``) or in the environment (as ``TROVE_IT_<NAME>``), in that
+order of precedence. A bad value is a usage error of one line that says
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from trove_it.catalogue import DATASTORE_NAMES
+
+CLOUD_KINDS = ("local", "existing", "devstack")
+RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
+
+
+class SettingsError(ValueError):
+    """A bad option value; the message is the one line shown to the user."""
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str
+    help: str
+    default: Any = None
+    flag: bool = False
+    metavar: str | None = None
+
+    @property
+    def cli(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return f"trove_it_{self.name}"
+
+    @property
+    def env(self) -> str:
+        return f"TROVE_IT_{self.name.upper()}"
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("datastore", "datastore(s) to test: a name, a comma list, or 'all'",
+               "mysql", metavar="NAME[,NAME]|all"),
+    OptionSpec("datastore_version", "datastore version (default: the datastore's default)",
+               metavar="VERSION"),
+    OptionSpec("cloud", "target: 'local' (embedded cloud, the default), 'existing' "
+               "(a clouds.yaml cloud) or 'devstack'", "local", metavar="KIND"),
+    OptionSpec("os_cloud", "clouds.yaml cloud to test (implies --cloud=existing; OS_CLOUD "
+               "is used when --cloud=existing is given without it)", metavar="NAME"),
+    OptionSpec("os_cloud_admin", "clouds.yaml cloud with admin credentials "
+               "(default: <os-cloud>-admin, or devstack-admin on devstack)", metavar="NAME"),
+    OptionSpec("os_cloud_alt", "clouds.yaml cloud of a second non-admin project for "
+               "cross-tenant checks (default: <os-cloud>-alt, or devstack-alt-member)",
+               metavar="NAME"),
+    OptionSpec("local_cloud", "name of the local cloud to start or reuse", "trove-it-local",
+               metavar="NAME"),
+    OptionSpec("image", "guest image to use: a file to load, or a Glance image id",
+               metavar="PATH|ID"),
+    OptionSpec("build_image", "build the datastore's guest image from elements/ first",
+               False, flag=True),
+    OptionSpec("flavor", "flavor for test instances (default: the datastore's test flavor)",
+               metavar="NAME|ID"),
+    OptionSpec("volume_size", "volume size of test instances in GB", "1", metavar="GB"),
+    OptionSpec("keep", "delete nothing the run created", False, flag=True),
+    OptionSpec("keep_on_failure", "keep the resources of failed tests and say how to reach "
+               "them", False, flag=True),
+    OptionSpec("reuse_instance", "run against this existing instance instead of creating "
+               "the shared one (never deleted)", metavar="ID"),
+    OptionSpec("timeout_scale", "multiply every wait's timeout by this factor", "1.0",
+               metavar="F"),
+    OptionSpec("run_id", "id that prefixes every resource name (default: random)",
+               metavar="ID"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    datastores: tuple[str, ...]
+    datastore_version: str | None
+    cloud: str
+    os_cloud: str | None
+    os_cloud_admin: str | None
+    os_cloud_alt: str | None
+    local_cloud: str
+    image: str | None
+    build_image: bool
+    flavor: str | None
+    volume_size: int
+    keep: bool
+    keep_on_failure: bool
+    reuse_instance: str | None
+    timeout_scale: float
+    run_id: str
+    explicit: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def prefix(self) -> str:
+        """Every resource this run creates is named with this prefix."""
+        return f"trove-it-{self.run_id}-"
+
+    def name(self, purpose: str) -> str:
+        return f"{self.prefix}{purpose}"
+
+    def scaled(self, seconds: float) -> float:
+        return seconds * self.timeout_scale
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def parse_datastores(value: str) -> tuple[str, ...]:
+    names = [part.strip().lower() for part in str(value).split(",") if part.strip()]
+    if not names:
+        raise SettingsError("--datastore is empty; give a datastore name, a comma list or 'all'")
+    if names == ["all"]:
+        return DATASTORE_NAMES
+    unknown = [n for n in names if n not in DATASTORE_NAMES]
+    if unknown:
+        raise SettingsError(f"unknown datastore '{unknown[0]}'; choose from "
+                            f"{', '.join(DATASTORE_NAMES)}, or 'all'")
+    return tuple(dict.fromkeys(names))
+
+
+def _positive_float(option: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"--{option} must be a number greater than 0, not {value!r}") \
+            from None
+    if not number > 0:
+        raise SettingsError(f"--{option} must be a number greater than 0, not {value!r}")
+    return number
+
+
+def _positive_int(option: str, value: Any) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise SettingsError(f"--{option} must be a whole number of GB, at least 1, not "
+                            f"{value!r}") from None
+    if number < 1:
+        raise SettingsError(f"--{option} must be a whole number of GB, at least 1, not "
+                            f"{value!r}")
+    return number
+
+
+def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
+    """Turn raw values into Settings; ``get`` returns (value, given-explicitly)."""
+    raw: dict[str, Any] = {}
+    explicit = set()
+    for spec in OPTIONS:
+        value, given = get(spec)
+        raw[spec.name] = value
+        if given:
+            explicit.add(spec.name)
+    cloud = str(raw["cloud"] or "local").lower()
+    if cloud not in CLOUD_KINDS:
+        raise SettingsError(f"--cloud must be one of {', '.join(CLOUD_KINDS)}, not {cloud!r}")
+    os_cloud = raw["os_cloud"] or None
+    if os_cloud and "cloud" not in explicit:
+        cloud = "existing"
+    if cloud == "existing" and not os_cloud:
+        os_cloud = os.environ.get("OS_CLOUD") or None
+        if not os_cloud:
+            raise SettingsError("--cloud=existing needs a clouds.yaml cloud: give --os-cloud "
+                                "NAME or set OS_CLOUD")
+    if cloud == "local" and os_cloud and "cloud" in explicit:
+        raise SettingsError("--os-cloud names an existing cloud; drop it or use "
+                            "--cloud=existing")
+    run_id = str(raw["run_id"] or secrets.token_hex(4)).lower()
+    if not RUN_ID_PATTERN.match(run_id):
+        raise SettingsError(f"--run-id must be 1-24 lowercase letters, digits or dashes, not "
+                            f"{raw['run_id']!r}")
+    if raw["image"] and _bool(raw["build_image"]):
+        raise SettingsError("--image and --build-image exclude each other; give one")
+    return Settings(
+        datastores=parse_datastores(raw["datastore"] or "mysql"),
+        datastore_version=raw["datastore_version"] or None,
+        cloud=cloud,
+        os_cloud=os_cloud,
+        os_cloud_admin=raw["os_cloud_admin"] or None,
+        os_cloud_alt=raw["os_cloud_alt"] or None,
+        local_cloud=str(raw["local_cloud"] or "trove-it-local"),
+        image=raw["image"] or None,
+        build_image=_bool(raw["build_image"]),
+        flavor=raw["flavor"] or None,
+        volume_size=_positive_int("volume-size", raw["volume_size"]),
+        keep=_bool(raw["keep"]),
+        keep_on_failure=_bool(raw["keep_on_failure"]),
+        reuse_instance=raw["reuse_instance"] or None,
+        timeout_scale=_positive_float("timeout-scale", raw["timeout_scale"]),
+        run_id=run_id,
+        explicit=frozenset(explicit),
+    )
+
+
+def from_pytest_config(config: Any) -> Settings:
+    """Read every option from the command line, then pytest.ini, then the environment."""
+
+    def get(spec: OptionSpec) -> tuple[Any, bool]:
+        value = config.getoption(spec.name)
+        if value not in (None, False):
+            return value, True
+        ini = config.getini(spec.ini)
+        if ini not in (None, "", []):
+            return ini, True
+        env = os.environ.get(spec.env)
+        if env:
+            return env, True
+        return spec.default, False
+
+    return build_settings(get)

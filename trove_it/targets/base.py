@@ -1,0 +1,90 @@
+"""One target cloud and its three accounts."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trove_it.clients import CloudClients, connect
+from trove_it.errors import UserError
+
+ROLES = ("member", "admin", "alt")
+
+
+@dataclass
+class LocalControl:
+    """The local cloud's ``/_trove_it`` endpoint, used with admin credentials."""
+
+    url: str
+    admin: CloudClients
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.admin.session.request(f"{self.url}/_trove_it{path}", method,
+                                              raise_exc=False, **kwargs)
+        if response.status_code >= 400:
+            raise RuntimeError(f"local cloud control {method} {path} answered "
+                               f"{response.status_code}: {response.text[:200]}")
+        return response.json() if response.content else None
+
+    def status(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/status"))
+
+    def guest(self, instance_id: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/guests/{instance_id}")["guest"])
+
+    def fail_guest(self, instance_id: str) -> None:
+        self._call("POST", f"/guests/{instance_id}/fail")
+
+    def recover_guest(self, instance_id: str) -> None:
+        self._call("POST", f"/guests/{instance_id}/recover")
+
+    def fail_next_server_create(self, message: str | None = None, count: int = 1) -> None:
+        self._call("POST", "/faults/next-server-create",
+                   json={"message": message, "count": count})
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def server_log(self, lines: int = 100) -> list[str]:
+        return list(self._call("GET", f"/logs/server?lines={lines}")["lines"])
+
+    def guest_log(self, instance_id: str, lines: int = 100) -> list[str]:
+        return list(self._call("GET", f"/guests/{instance_id}/log?lines={lines}")["lines"])
+
+
+@dataclass
+class Target:
+    kind: str
+    description: str
+    clouds_yaml: Path | None
+    cloud_names: dict[str, str | None]
+    local_url: str | None = None
+    _clients: dict[str, CloudClients] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == "local"
+
+    def has(self, role: str) -> bool:
+        return bool(self.cloud_names.get(role))
+
+    def clients(self, role: str = "member") -> CloudClients:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        with self._lock:
+            if role not in self._clients:
+                name = self.cloud_names.get(role)
+                if not name:
+                    raise UserError(f"the {self.kind} target has no {role} credentials; "
+                                    f"give --os-cloud-{'admin' if role == 'admin' else 'alt'}")
+                self._clients[role] = connect(name, self.clouds_yaml)
+            return self._clients[role]
+
+    @property
+    def control(self) -> LocalControl | None:
+        if not self.local_url:
+            return None
+        return LocalControl(self.local_url, self.clients("admin"))
