@@ -39,6 +39,14 @@ class CloudClients:
     def trove_endpoint(self) -> str:
         return str(self.conn.endpoint_for("database"))
 
+    def swift(self) -> Any:
+        """A swiftclient connection on this account's session (for troveclient's log
+        reader, which otherwise needs a password it cannot get from a session)."""
+        import swiftclient
+
+        return swiftclient.Connection(session=self.session,
+                                      os_options={"region_name": self.conn.config.region_name})
+
     def raw_trove(self) -> Any:
         """A keystoneauth adapter on the Trove endpoint, for calls troveclient lacks."""
         return self.conn.database

@@ -83,11 +83,11 @@ def _published_guest_log(target: Any, instance_id: str) -> list[str]:
     """Publish and read the 'guest' log through the API (admin only on real clouds)."""
     if not target.has("admin"):
         return ["(no admin credentials: guest log not collected)"]
-    trove = target.clients("admin").trove
+    admin = target.clients("admin")
     try:
-        trove.instances.log_action(instance_id, "guest", publish=True)
-        text = "".join(trove.instances.log_generator(instance_id, "guest",
-                                                     lines=LOG_LINES)())
+        admin.trove.instances.log_action(instance_id, "guest", publish=True)
+        text = "".join(admin.trove.instances.log_generator(
+            instance_id, "guest", lines=LOG_LINES, swift=admin.swift())())
         return [f"-- guest log (last {LOG_LINES} lines):", *text.splitlines()[-LOG_LINES:]]
     except Exception as exc:  # noqa: BLE001
         return [f"(guest log unavailable: {type(exc).__name__}: {exc})"]

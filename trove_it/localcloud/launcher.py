@@ -145,8 +145,27 @@ class LocalCloud:
                 self._stop_locked()
                 raise
 
+    def _check_reachable_by_engines(self) -> None:
+        """Engines that run as another user must be able to reach the state dir."""
+        from trove_it.localcloud.engines.host import unprivileged_user
+
+        user = unprivileged_user()
+        if user is None:
+            return
+        path = self.layout.root.parent
+        while True:
+            if path.exists() and not os.stat(path).st_mode & 0o001:
+                raise CloudError(
+                    f"the state directory {self.layout.root} is under {path}, which the "
+                    f"'{user}' user running PostgreSQL engines cannot enter; choose a "
+                    f"--state-dir under /tmp or /var/tmp")
+            if path.parent == path:
+                return
+            path = path.parent
+
     def _start(self, tie_to_parent: bool) -> CloudDescriptor:
         layout = self.layout
+        self._check_reachable_by_engines()
         layout.root.mkdir(parents=True, mode=0o755)
         os.chmod(layout.root, 0o755)
         os.chmod(layout.root.parent, 0o755)

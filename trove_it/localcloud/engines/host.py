@@ -16,7 +16,7 @@ from trove_it.localcloud import processes
 from trove_it.localcloud.datastores import SERVED, ServedDatastore
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.engines.base import Engine, EngineContext
-from trove_it.localcloud.layout import StateLayout
+from trove_it.localcloud.layout import StateLayout, default_state_root
 
 LOG = logging.getLogger(__name__)
 
@@ -36,9 +36,12 @@ def engine_class(kind: str) -> type[Engine]:
 
 
 def engine_templates() -> Path:
-    """Machine-wide cache of initialised data directories, shared by clouds."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "trove-it" / "engine-templates"
+    """Cache of initialised data directories, shared by this user's clouds.
+
+    Under the state root rather than ~/.cache: an engine that runs as another
+    user (PostgreSQL, when we are root) must be able to reach it.
+    """
+    return default_state_root() / "engine-templates"
 
 
 def unprivileged_user() -> str | None:

@@ -9,6 +9,8 @@ user databases plus the accounts and grants, as SQL.
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +35,7 @@ from trove_it.localcloud.engines.server_process import (
     prepare_template,
 )
 
+LOG = logging.getLogger(__name__)
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 INTERNAL_USERS = frozenset({"os_admin", "mariadb.sys", "root"})
 REPLICATION_USER = "os_repl"
@@ -56,6 +59,15 @@ def quote_str(value: str) -> str:
 
 def account(name: str, host: str | None) -> str:
     return f"{quote_str(name)}@{quote_str(host or '%')}"
+
+
+def byte_value(value: Any) -> Any:
+    """'50M' -> 52428800: SET GLOBAL takes no size suffixes, templates use them."""
+    if isinstance(value, str):
+        match = re.match(r"^(\d+)([KMGT])$", value)
+        if match:
+            return int(match.group(1)) * 1024 ** ("KMGT".index(match.group(2)) + 1)
+    return value
 
 
 def _sql_value(value: Any) -> str:
@@ -243,8 +255,12 @@ class MariaDBEngine(Engine):
 
     # configuration ---------------------------------------------------
     def apply_live(self, values: dict[str, Any]) -> None:
+        """Set each value live; like Trove's guest, a refused value is logged, not fatal."""
         for key, value in values.items():
-            self.execute(f"SET GLOBAL {key} = {_sql_value(value)}")
+            try:
+                self.execute(f"SET GLOBAL {key} = {_sql_value(byte_value(value))}")
+            except pymysql.MySQLError as exc:
+                LOG.warning("could not set %s to %r: %s", key, value, exc)
 
     def read_setting(self, name: str) -> str | None:
         rows = self.query("SHOW GLOBAL VARIABLES LIKE %s", (name,))

@@ -129,9 +129,13 @@ class PostgreSQLEngine(Engine):
         return True
 
     def connect(self, database: str = "postgres") -> pg8000.native.Connection:
-        return pg8000.native.Connection(
+        conn = pg8000.native.Connection(
             user="postgres", database=database, timeout=10,
             unix_sock=str(self.socket_dir / f".s.PGSQL.{self.port}"))
+        # The guest administers a read-only source too (accounts, settings);
+        # read-only applies to users, as in Trove's guest.
+        conn.run("SET default_transaction_read_only = off")
+        return conn
 
     def query(self, sql: str, database: str = "postgres", **params: Any) -> list[list[Any]]:
         conn = self.connect(database)

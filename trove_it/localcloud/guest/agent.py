@@ -423,6 +423,7 @@ class GuestAPI:
     def detach_replica(self, for_failover: bool = False) -> dict[str, Any] | None:
         engine = self._engine()
         engine.unfollow()
+        self.vm.extra.pop("source", None)
         self.vm.log("detached from the replication source")
         return {"master": None} if for_failover else None
 
@@ -434,8 +435,8 @@ class GuestAPI:
 
     def enable_as_master(self, replica_source_config: Any = None) -> None:
         engine = self._engine()
-        engine.replication_credentials()
         engine.set_read_only(False)
+        engine.replication_credentials()
         self.vm.log("enabled as replication source")
 
     def demote_replication_master(self) -> None:
@@ -446,7 +447,7 @@ class GuestAPI:
         txn = self._engine().last_transaction()
         return len(txn.split(",")) if txn else 0
 
-    def get_last_txn(self) -> tuple[str, str | None]:
+    def get_last_txn(self) -> list[Any]:
         from trove_it.localcloud.guest import replication
 
         return replication.last_txn(self)

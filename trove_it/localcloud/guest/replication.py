@@ -72,6 +72,7 @@ def attach_from_snapshot(api: GuestAPI, engine: Engine, snapshot: dict[str, Any]
     source = _source(snapshot, api.vm.extra.get("restored_metadata") or {})
     engine.seed_from(source, None, api.vm.extra.get("restored_metadata") or {})
     engine.follow(source)
+    api.vm.extra["source"] = f"{source.host}:{source.port}"
     api.vm.log(f"replicating from {source.host}:{source.port}")
 
 
@@ -85,9 +86,28 @@ def attach(api: GuestAPI, replica_info: dict[str, Any]) -> None:
     engine = api._engine()
     source = _source(replica_info, {})
     engine.follow(source)
+    api.vm.extra["source"] = f"{source.host}:{source.port}"
     api.vm.log(f"now replicating from {source.host}:{source.port}")
 
 
-def last_txn(api: GuestAPI) -> tuple[str, str | None]:
+def transaction_order(txn: str | None) -> int:
+    """A sortable number for an engine's transaction position.
+
+    MariaDB GTID lists ("0-1-15,1-2-3") sum their sequence numbers,
+    PostgreSQL LSNs ("0/3000060") become one integer, Redis offsets are
+    integers already.
+    """
+    if not txn:
+        return 0
+    if "/" in txn:
+        high, low = txn.split("/", 1)
+        return (int(high, 16) << 32) | int(low, 16)
+    if "-" in txn:
+        return sum(int(part.rsplit("-", 1)[1]) for part in txn.split(",") if "-" in part)
+    return int(txn)
+
+
+def last_txn(api: GuestAPI) -> list[Any]:
+    """[the source this replica follows, how far it got], as Trove's eject sorts them."""
     engine = api._engine()
-    return (str(engine.ctx.server_id), engine.last_transaction())
+    return [api.vm.extra.get("source", ""), transaction_order(engine.last_transaction())]

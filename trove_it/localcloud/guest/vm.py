@@ -158,14 +158,18 @@ class GuestVM:
 
     def _backdate_heartbeat(self) -> None:
         """Make Trove see the last heartbeat as expired, as for a dead guest."""
+        import datetime
+
         from trove.common import cfg
+        from trove.db import get_db_api
         from trove.instance.models import InstanceServiceStatus
 
         status = InstanceServiceStatus.find_by(instance_id=self.instance_id)
         expiry = cfg.CONF.agent_heartbeat_expiry
-        status.updated_at = status.updated_at.__class__.utcfromtimestamp(
-            time.time() - expiry - 60)
-        status.save()
+        status["updated_at"] = datetime.datetime.utcnow() - datetime.timedelta(
+            seconds=expiry + 60)
+        # The model's own save() stamps "now"; store the past directly.
+        get_db_api().save(status)
 
     def halt(self) -> None:
         """The cloud is shutting down: stop the engine, keep nothing running."""

@@ -1,0 +1,60 @@
+"""Fixtures for the harness's own tests.
+
+The local-cloud tests start their own cloud (its own name, state directory
+and address range) so they never touch a cloud a developer left running.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from trove_it.clients import CloudClients, connect
+from trove_it.localcloud.engines import binaries
+from trove_it.localcloud.identity import cloud_names
+from trove_it.localcloud.launcher import LocalCloud
+from trove_it.localcloud.layout import CloudDescriptor, default_state_root
+
+SELFTEST_CLOUD = "trove-it-selftest"
+SELFTEST_CIDR = "127.91.0.0/16"
+
+
+def require_engine(engine: str) -> None:
+    reason = binaries.unavailable_reason(engine)
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def local_cloud() -> Iterator[CloudDescriptor]:
+    # Not under pytest's tmp_path: engines that run as another user (PostgreSQL
+    # when we are root) must reach the state directory.
+    state_dir = default_state_root() / f"{SELFTEST_CLOUD}-{os.getpid()}"
+    cloud = LocalCloud(SELFTEST_CLOUD, state_dir=state_dir, network_cidr=SELFTEST_CIDR)
+    keep = bool(os.environ.get("TROVE_IT_SELFTEST_KEEP_CLOUD"))
+    descriptor = cloud.up(tie_to_parent=not keep)
+    yield descriptor
+    if not keep:
+        cloud.down()
+
+
+@pytest.fixture(scope="session")
+def cloud_clients(local_cloud: CloudDescriptor) -> dict[str, CloudClients]:
+    names = cloud_names(local_cloud.name)
+    clouds_yaml = Path(local_cloud.clouds_yaml)
+    return {role: connect(names[key], clouds_yaml)
+            for role, key in (("member", "member"), ("admin", "admin"),
+                              ("alt", "alt_member"))}
+
+
+@pytest.fixture(scope="session")
+def member(cloud_clients: dict[str, CloudClients]) -> CloudClients:
+    return cloud_clients["member"]
+
+
+@pytest.fixture(scope="session")
+def admin(cloud_clients: dict[str, CloudClients]) -> CloudClients:
+    return cloud_clients["admin"]
