@@ -145,6 +145,7 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
 
 
 def _provision(config: pytest.Config, tie_to_parent: bool) -> None:
+
     from trove_it.provisioning.run import provision
 
     settings = config.stash[SETTINGS]

@@ -2,6 +2,7 @@
 
 The local-cloud tests start their own cloud (its own name, state directory
 and address range) so they never touch a cloud a developer left running.
+Names start with ``selftest_`` so they never shadow the plugin's fixtures.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def require_engine(engine: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def local_cloud() -> Iterator[CloudDescriptor]:
+def selftest_cloud() -> Iterator[CloudDescriptor]:
     # Not under pytest's tmp_path: engines that run as another user (PostgreSQL
     # when we are root) must reach the state directory.
     state_dir = default_state_root() / f"{SELFTEST_CLOUD}-{os.getpid()}"
@@ -42,19 +43,19 @@ def local_cloud() -> Iterator[CloudDescriptor]:
 
 
 @pytest.fixture(scope="session")
-def cloud_clients(local_cloud: CloudDescriptor) -> dict[str, CloudClients]:
-    names = cloud_names(local_cloud.name)
-    clouds_yaml = Path(local_cloud.clouds_yaml)
+def selftest_clients(selftest_cloud: CloudDescriptor) -> dict[str, CloudClients]:
+    names = cloud_names(selftest_cloud.name)
+    clouds_yaml = Path(selftest_cloud.clouds_yaml)
     return {role: connect(names[key], clouds_yaml)
             for role, key in (("member", "member"), ("admin", "admin"),
                               ("alt", "alt_member"))}
 
 
 @pytest.fixture(scope="session")
-def member(cloud_clients: dict[str, CloudClients]) -> CloudClients:
-    return cloud_clients["member"]
+def selftest_member(selftest_clients: dict[str, CloudClients]) -> CloudClients:
+    return selftest_clients["member"]
 
 
 @pytest.fixture(scope="session")
-def admin(cloud_clients: dict[str, CloudClients]) -> CloudClients:
-    return cloud_clients["admin"]
+def selftest_admin(selftest_clients: dict[str, CloudClients]) -> CloudClients:
+    return selftest_clients["admin"]

@@ -25,7 +25,6 @@ from trove_it.probes.sql import MySQLProbe, PostgreSQLProbe
 from trove_it.tests.conftest import require_engine
 
 
-
 @dataclass
 class Case:
     datastore: str
@@ -62,15 +61,15 @@ def _create(member: CloudClients, case: Case, name: str, **kwargs: Any) -> Any:
     return waiters.wait_for_instance(member.trove, created.id, timeout=180)
 
 
-def _engine_pids(local_cloud: CloudDescriptor) -> list[int]:
-    root = Path(local_cloud.state_dir) / "instances"
+def _engine_pids(cloud: CloudDescriptor) -> list[int]:
+    root = Path(cloud.state_dir) / "instances"
     pids = [processes.read_pidfile(p) for p in root.glob("*/engine.pid")]
     return [p for p in pids if p is not None and processes.alive(p)]
 
 
 class TestLifecycle:
-    def test_create_with_database_and_user(self, member: CloudClients, case: Case) -> None:
-        instance = _create(member, case, f"selftest-{case.engine}-main",
+    def test_create_with_database_and_user(self, selftest_member: CloudClients, case: Case) -> None:
+        instance = _create(selftest_member, case, f"selftest-{case.engine}-main",
                            databases=[{"name": "appdb"}],
                            users=[{"name": "app", "password": "apppass1",
                                    "databases": [{"name": "appdb"}]}])
@@ -80,80 +79,80 @@ class TestLifecycle:
         probe = case.probe_at(host)
         assert probe.ping(), f"user 'app' cannot log in to {host}:{case.port}"
         assert "appdb" in probe.databases()
-        users = [u.name for u in member.trove.users.list(instance.id)]
+        users = [u.name for u in selftest_member.trove.users.list(instance.id)]
         assert "app" in users
 
-    def test_rows_survive_restart(self, member: CloudClients, case: Case) -> None:
+    def test_rows_survive_restart(self, selftest_member: CloudClients, case: Case) -> None:
         instance = case.state["main"]
         probe = case.probe_at(address_of(instance))
         probe.add(DATA_SETS["small"])
-        member.trove.instances.restart(instance.id)
-        waiters.wait_for_instance(member.trove, instance.id, operation="restart", timeout=120)
+        selftest_member.trove.instances.restart(instance.id)
+        waiters.wait_for_instance(selftest_member.trove, instance.id, operation="restart", timeout=120)
         probe.verify(DATA_SETS["small"])
 
-    def test_volume_resize(self, member: CloudClients, case: Case) -> None:
+    def test_volume_resize(self, selftest_member: CloudClients, case: Case) -> None:
         instance = case.state["main"]
-        member.trove.instances.resize_volume(instance.id, 2)
-        shown = waiters.wait_for_instance(member.trove, instance.id, operation="resize",
+        selftest_member.trove.instances.resize_volume(instance.id, 2)
+        shown = waiters.wait_for_instance(selftest_member.trove, instance.id, operation="resize",
                                           timeout=120)
         deadline = time.monotonic() + 30
         while shown.volume["size"] != 2 and time.monotonic() < deadline:
             time.sleep(0.5)
-            shown = member.trove.instances.get(instance.id)
+            shown = selftest_member.trove.instances.get(instance.id)
         assert shown.volume["size"] == 2
         case.probe_at(address_of(shown)).verify(DATA_SETS["small"])
 
-    def test_flavor_resize(self, member: CloudClients, case: Case) -> None:
+    def test_flavor_resize(self, selftest_member: CloudClients, case: Case) -> None:
         instance = case.state["main"]
-        member.trove.instances.resize_instance(instance.id, "d3")
-        waiters.wait_for_instance(member.trove, instance.id, operation="resize", timeout=180)
+        selftest_member.trove.instances.resize_instance(instance.id, "d3")
+        waiters.wait_for_instance(selftest_member.trove, instance.id, operation="resize", timeout=180)
         deadline = time.monotonic() + 60
-        shown = member.trove.instances.get(instance.id)
+        shown = selftest_member.trove.instances.get(instance.id)
         while shown.flavor["id"] != "d3" and time.monotonic() < deadline:
             time.sleep(0.5)
-            shown = waiters.wait_for_instance(member.trove, instance.id, operation="resize",
+            shown = waiters.wait_for_instance(selftest_member.trove, instance.id, operation="resize",
                                               timeout=180)
         assert shown.flavor["id"] == "d3"
         case.probe_at(address_of(shown)).verify(DATA_SETS["small"])
 
-    def test_backup_and_restore(self, member: CloudClients, case: Case) -> None:
+    def test_backup_and_restore(self, selftest_member: CloudClients, case: Case) -> None:
         instance = case.state["main"]
-        backup = member.trove.backups.create(f"selftest-{case.engine}-backup", instance.id)
-        backup = waiters.wait_for_backup(member.trove, backup.id, timeout=180)
+        backup = selftest_member.trove.backups.create(f"selftest-{case.engine}-backup", instance.id)
+        backup = waiters.wait_for_backup(selftest_member.trove, backup.id, timeout=180)
         assert backup.size and backup.size > 0
-        waiters.wait_for_instance(member.trove, instance.id, timeout=60)
-        restored = _create(member, case, f"selftest-{case.engine}-restored",
+        waiters.wait_for_instance(selftest_member.trove, instance.id, timeout=60)
+        restored = _create(selftest_member, case, f"selftest-{case.engine}-restored",
                            restorePoint={"backupRef": backup.id})
         case.state["restored"] = restored
         case.probe_at(address_of(restored)).verify(DATA_SETS["small"])
 
-    def test_configuration_value_in_engine(self, member: CloudClients, case: Case) -> None:
+    def test_configuration_value_in_engine(self, selftest_member: CloudClients, case: Case) -> None:
         instance = case.state["main"]
-        group = member.trove.configurations.create(
+        group = selftest_member.trove.configurations.create(
             f"selftest-{case.engine}-config", json.dumps({case.config_key: case.config_value}),
             datastore=case.datastore, datastore_version=case.version)
-        member.trove.instances.update(instance.id, configuration=group.id)
-        waiters.wait_for_instance(member.trove, instance.id, operation="configuration",
+        selftest_member.trove.instances.update(instance.id, configuration=group.id)
+        waiters.wait_for_instance(selftest_member.trove, instance.id, operation="configuration",
                                   timeout=60)
         probe = case.probe_at(address_of(instance))
         waiters.wait_until(f"{case.config_key} applied",
                            lambda: probe.setting(case.config_key) == str(case.config_value),
                            describe=lambda: str(probe.setting(case.config_key)), timeout=30)
-        member.trove.instances.update(instance.id, remove_configuration=True)
-        waiters.wait_for_instance(member.trove, instance.id, status="ACTIVE",
+        selftest_member.trove.instances.update(instance.id, remove_configuration=True)
+        waiters.wait_for_instance(selftest_member.trove, instance.id, status="ACTIVE",
                                   operating_status=None, timeout=60)
-        member.trove.configurations.delete(group.id)
+        selftest_member.trove.configurations.delete(group.id)
 
-    def test_replica_receives_rows(self, member: CloudClients, case: Case) -> None:
+    def test_replica_receives_rows(self, selftest_member: CloudClients, case: Case) -> None:
         instance = case.state["main"]
-        waiters.wait_for_instance(member.trove, instance.id, status="ACTIVE",
+        waiters.wait_for_instance(selftest_member.trove, instance.id, status="ACTIVE",
                                   operating_status=None, timeout=60)
-        if member.trove.instances.get(instance.id).status != "ACTIVE":
-            member.trove.instances.restart(instance.id)
-        waiters.wait_for_instance(member.trove, instance.id, timeout=120)
-        replica = member.trove.instances.create(
+        if selftest_member.trove.instances.get(instance.id).status != "ACTIVE":
+            selftest_member.trove.instances.restart(instance.id)
+        waiters.wait_for_instance(selftest_member.trove, instance.id, timeout=120)
+        replica = selftest_member.trove.instances.create(
             f"selftest-{case.engine}-replica", replica_of=instance.id)
-        replica = waiters.wait_for_instance(member.trove, replica.id, operation="replica",
+        replica = waiters.wait_for_instance(selftest_member.trove, replica.id, operation="replica",
                                             timeout=300)
         case.state["replica"] = replica
         source = case.probe_at(address_of(instance))
@@ -163,13 +162,13 @@ class TestLifecycle:
                            list(DATA_SETS["tiny"].values), timeout=30)
         target.verify(DATA_SETS["small"])
 
-    def test_promote_and_eject(self, member: CloudClients, admin: CloudClients,
-                               local_cloud: CloudDescriptor, case: Case) -> None:
+    def test_promote_and_eject(self, selftest_member: CloudClients, selftest_admin: CloudClients,
+                               selftest_cloud: CloudDescriptor, case: Case) -> None:
         main, replica = case.state["main"], case.state["replica"]
-        member.trove.instances.promote_to_replica_source(replica.id)
-        waiters.wait_for_instance(member.trove, replica.id, operation="promote", timeout=300)
-        waiters.wait_for_instance(member.trove, main.id, operation="promote", timeout=300)
-        shown = member.trove.instances.get(main.id)
+        selftest_member.trove.instances.promote_to_replica_source(replica.id)
+        waiters.wait_for_instance(selftest_member.trove, replica.id, operation="promote", timeout=300)
+        waiters.wait_for_instance(selftest_member.trove, main.id, operation="promote", timeout=300)
+        shown = selftest_member.trove.instances.get(main.id)
         assert shown.replica_of["id"] == replica.id
         new_source = case.probe_at(address_of(replica))
         new_source.add(DATA_SETS["tiny2"])
@@ -178,37 +177,37 @@ class TestLifecycle:
                            lambda: old_source.read(DATA_SETS["tiny2"]) ==
                            list(DATA_SETS["tiny2"].values), timeout=30)
         # Eject needs a dead source: fail the guest through the control endpoint.
-        control = f"{local_cloud.url}/_trove_it/guests/{replica.id}/fail"
-        assert admin.session.post(control, raise_exc=False).status_code == 202
-        member.trove.instances.eject_replica_source(replica.id)
-        waiters.wait_for_instance(member.trove, main.id, operation="eject", timeout=300)
-        ejected = member.trove.instances.get(main.id)
+        control = f"{selftest_cloud.url}/_trove_it/guests/{replica.id}/fail"
+        assert selftest_admin.session.post(control, raise_exc=False).status_code == 202
+        selftest_member.trove.instances.eject_replica_source(replica.id)
+        waiters.wait_for_instance(selftest_member.trove, main.id, operation="eject", timeout=300)
+        ejected = selftest_member.trove.instances.get(main.id)
         assert not getattr(ejected, "replica_of", None)
         case.state["ejected_source"] = replica
 
-    def test_published_guest_log_is_readable(self, member: CloudClients, case: Case) -> None:
+    def test_published_guest_log_is_readable(self, selftest_member: CloudClients, case: Case) -> None:
         instance = case.state["restored"]
         log = "general"
-        member.trove.instances.log_action(instance.id, log, enable=True)
+        selftest_member.trove.instances.log_action(instance.id, log, enable=True)
         case.probe_at(address_of(instance)).read(DATA_SETS["small"])
-        shown = member.trove.instances.log_action(instance.id, log, publish=True)
+        shown = selftest_member.trove.instances.log_action(instance.id, log, publish=True)
         assert shown.container == "database_logs"
-        text = "".join(member.trove.instances.log_generator(instance.id, log, lines=0,
-                                                            swift=member.swift())())
+        text = "".join(selftest_member.trove.instances.log_generator(instance.id, log, lines=0,
+                                                            swift=selftest_member.swift())())
         assert text.strip(), "the published log is empty"
-        objects = member.conn.object_store.objects("database_logs", prefix=shown.prefix)
+        objects = selftest_member.conn.object_store.objects("database_logs", prefix=shown.prefix)
         assert any(obj.name.startswith(shown.prefix) for obj in objects)
 
-    def test_delete_leaves_nothing(self, member: CloudClients, admin: CloudClients,
-                                   local_cloud: CloudDescriptor, case: Case) -> None:
-        before = _engine_pids(local_cloud)
+    def test_delete_leaves_nothing(self, selftest_member: CloudClients, selftest_admin: CloudClients,
+                                   selftest_cloud: CloudDescriptor, case: Case) -> None:
+        before = _engine_pids(selftest_cloud)
         ids = [case.state[k].id for k in ("main", "restored", "replica") if k in case.state]
         for instance_id in ids:
-            admin.trove.instances.reset_status(instance_id)
-            admin.trove.instances.delete(instance_id)
+            selftest_admin.trove.instances.reset_status(instance_id)
+            selftest_admin.trove.instances.delete(instance_id)
         for instance_id in ids:
-            waiters.wait_for_instance_gone(member.trove, instance_id, timeout=120)
-        root = Path(local_cloud.state_dir) / "instances"
+            waiters.wait_for_instance_gone(selftest_member.trove, instance_id, timeout=120)
+        root = Path(selftest_cloud.state_dir) / "instances"
         assert not list(root.iterdir()), f"instance directories left: {list(root.iterdir())}"
         leftover = [p for p in before if processes.alive(p)]
         assert not leftover, f"engine processes still running: {leftover}"
