@@ -1,6 +1,11 @@
-"""Scenario fixtures live in fixtures/, one module per concept."""
+"""Scenario fixtures live in fixtures/, one module per concept:
+cloud (settings, target, clients, datastore), instances (shared instance and
+factory), data (native-client probes), resources (backups, configuration
+groups, fault injection)."""
 
 pytest_plugins = [
     "fixtures.cloud",
     "fixtures.instances",
+    "fixtures.data",
+    "fixtures.resources",
 ]

@@ -185,7 +185,7 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
     if raw["image"] and _bool(raw["build_image"]):
         raise SettingsError("--image and --build-image exclude each other; give one")
     return Settings(
-        datastores=parse_datastores(raw["datastore"] or "mysql"),
+        datastores=parse_datastores(raw["datastore"] if "datastore" in explicit else "mysql"),
         datastore_version=raw["datastore_version"] or None,
         cloud=cloud,
         os_cloud=os_cloud,

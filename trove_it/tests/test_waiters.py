@@ -1,0 +1,133 @@
+"""Waiters: target reached, fail fast, transient API errors, timeouts, messages.
+
+The observed resource is a scripted sequence of states, so each rule is
+checked exactly; the polling schedule and tenacity are the real ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from trove_it import waiters
+from trove_it.timing import LEDGER, WaitLedger
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_ledger_clean() -> Iterator[None]:
+    """These scripted waits are not real ones: keep them out of the summary."""
+    saved = dict(LEDGER.totals)
+    yield
+    LEDGER.totals.clear()
+    LEDGER.totals.update(saved)
+    LEDGER.drain()
+
+
+class FakeHttpError(Exception):
+    def __init__(self, status: int):
+        super().__init__(f"HTTP {status}")
+        self.http_status = status
+
+
+class Instance:
+    def __init__(self, status: str, operating: str = ""):
+        self.id = "i-1"
+        self.status = status
+        self.operating_status = operating
+        self.fault = {"message": "disk is too small", "details": "Traceback...\nBoom: no"} \
+            if status == "ERROR" else None
+
+
+class ScriptedTrove:
+    """A Trove client whose instance walks through scripted states."""
+
+    def __init__(self, script: list[Any]):
+        self._script: Iterator[Any] = iter(script)
+        self._last: Any = None
+        self.instances = self
+
+    def get(self, instance_id: str) -> Any:
+        step = next(self._script, self._last)
+        self._last = step
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+def test_reaches_active_healthy() -> None:
+    trove = ScriptedTrove([Instance("BUILD"), Instance("BUILD", "BUILD"),
+                           Instance("ACTIVE", "HEALTHY")])
+    result = waiters.wait_for_instance(trove, "i-1", timeout=5)
+    assert (result.status, result.operating_status) == ("ACTIVE", "HEALTHY")
+
+
+def test_fails_fast_on_error_with_fault() -> None:
+    trove = ScriptedTrove([Instance("BUILD"), Instance("ERROR")])
+    start = time.monotonic()
+    with pytest.raises(waiters.UnexpectedState) as raised:
+        waiters.wait_for_instance(trove, "i-1", timeout=60)
+    assert time.monotonic() - start < 5
+    message = str(raised.value)
+    assert "instance i-1 to become ACTIVE/HEALTHY" in message
+    assert "went to ERROR" in message and "disk is too small" in message
+
+
+def test_timeout_says_what_last_state_and_time() -> None:
+    trove = ScriptedTrove([Instance("BUILD")])
+    with pytest.raises(waiters.WaitTimeout) as raised:
+        waiters.wait_for_instance(trove, "i-1", timeout=1.0)
+    message = str(raised.value)
+    assert message.startswith("timed out after 1.")
+    assert "waiting for instance i-1 to become ACTIVE/HEALTHY" in message
+    assert "last state BUILD" in message
+
+
+def test_transient_server_errors_are_retried() -> None:
+    trove = ScriptedTrove([FakeHttpError(503), FakeHttpError(502), Instance("ACTIVE", "HEALTHY")])
+    assert waiters.wait_for_instance(trove, "i-1", timeout=5).status == "ACTIVE"
+
+
+def test_client_errors_are_never_retried() -> None:
+    trove = ScriptedTrove([FakeHttpError(403), Instance("ACTIVE", "HEALTHY")])
+    with pytest.raises(FakeHttpError):
+        waiters.wait_for_instance(trove, "i-1", timeout=5)
+
+
+def test_too_many_server_errors_end_the_wait() -> None:
+    trove = ScriptedTrove([FakeHttpError(500)] * (waiters.TRANSIENT_API_RETRIES + 1))
+    with pytest.raises(FakeHttpError):
+        waiters.wait_for_instance(trove, "i-1", timeout=10)
+
+
+def test_notices_change_within_about_a_second() -> None:
+    flips_at = time.monotonic() + 2.0
+
+    class Flipping:
+        def __init__(self) -> None:
+            self.instances = self
+
+        def get(self, instance_id: str) -> Instance:
+            if time.monotonic() >= flips_at:
+                return Instance("ACTIVE", "HEALTHY")
+            return Instance("BUILD")
+
+    waiters.wait_for_instance(Flipping(), "i-1", timeout=10)
+    assert time.monotonic() - flips_at < 1.2
+
+
+def test_gone_wait_succeeds_on_404() -> None:
+    trove = ScriptedTrove([Instance("SHUTDOWN"), FakeHttpError(404)])
+    waiters.wait_for_instance_gone(trove, "i-1", timeout=5)
+
+
+def test_waits_are_recorded_in_the_ledger() -> None:
+    ledger = WaitLedger()
+    ledger.record("build", 2.0)
+    ledger.record("build", 3.0, ok=False)
+    assert ledger.totals["build"].count == 2 and ledger.totals["build"].failed == 1
+    assert ledger.drain() == [("build", 2.0, True), ("build", 3.0, False)]
+    assert ledger.drain() == []
+    assert "build" in ledger.lines()[0]
