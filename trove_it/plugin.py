@@ -123,6 +123,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    for item in items:
+        _mark_known_bugs(item)
+
+
+def _mark_known_bugs(item: pytest.Item) -> None:
+    """Known Trove bugs become strict xfails, so a fix upstream is noticed."""
+    datastore = _needs(item).datastore
+    for mark in item.iter_markers("known_bug"):
+        affected = mark.kwargs.get("datastores")
+        if affected is None or datastore in affected:
+            reason = mark.args[0] if mark.args else "known Trove bug"
+            item.add_marker(pytest.mark.xfail(reason=f"known Trove bug: {reason}",
+                                              strict=True))
 
 
 def _needs_cloud(items: list[pytest.Item]) -> bool:
@@ -249,7 +262,8 @@ def _teardown_run(config: pytest.Config) -> None:
             if target.has("admin"):
                 admin = target.clients("admin")
                 members = [target.clients(r) for r in ("member", "alt") if target.has(r)]
-                leaks = find_leaks(admin, members, settings.prefix)
+                provisioned = RunSetup.from_state(data).created_flavors.values()
+                leaks = find_leaks(admin, members, settings.prefix, skip_ids=provisioned)
                 if leaks and settings.keep:
                     summary.append(f"--keep: left {len(leaks)} resources named "
                                    f"{settings.prefix}*")
