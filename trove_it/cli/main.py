@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from trove_it.cli import cloud, cleanup, image
+from trove_it.cli import cleanup, cloud, image
 from trove_it.errors import UserError
 
 GROUPS: Sequence[Callable[[argparse._SubParsersAction], None]] = (  # type: ignore[type-arg]

@@ -44,7 +44,6 @@ def validation_rules_path(datastore: str) -> Path | None:
 def bootstrap() -> None:
     import trove.cmd  # noqa: F401  (eventlet monkey patching, as every Trove command)
     from oslo_log import log as logging
-
     from trove.common import cfg
 
     cfg.parse_args(sys.argv)

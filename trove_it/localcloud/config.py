@@ -122,7 +122,8 @@ paste.app_factory = trove.versions:app_factory
 [pipeline:troveapi]
 # Stock pipeline, with keystonemiddleware replaced by the local token check
 # and the rate limiter dropped (a test run is a burst by design).
-pipeline = cors request_id http_proxy_to_wsgi faultwrapper localauth authorization contextwrapper extensions troveapp
+pipeline = cors request_id http_proxy_to_wsgi faultwrapper localauth authorization
+           contextwrapper extensions troveapp
 
 [filter:localauth]
 paste.filter_factory = trove_it.localcloud.auth:filter_factory

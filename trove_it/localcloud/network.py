@@ -90,7 +90,7 @@ class NetworkDriver:
             raise neutron_exc.NetworkNotFoundClient(message=f"Network {network_id} not found.")
         address = self.pool.allocate()
         port_id = _uuid()
-        mac = "fa:16:3e:%02x:%02x:%02x" % tuple(uuid.uuid4().bytes[:3])
+        mac = "fa:16:3e:" + ":".join(f"{b:02x}" for b in uuid.uuid4().bytes[:3])
         port = {
             "id": port_id, "name": name, "network_id": self.network_id,
             "device_id": device_id, "device_owner": device_owner, "status": "ACTIVE",

@@ -11,15 +11,15 @@ Usage: ``python -m trove_it.localcloud.server --config-file trove.conf``
 
 from __future__ import annotations
 
-import trove.cmd  # noqa: F401  (eventlet monkey patching must come first)
-
 import sys
+
+import trove.cmd  # noqa: F401  (eventlet monkey patching must come first)
 
 
 def main() -> int:
     from oslo_config import cfg as oslo_cfg
-
     from trove.cmd import common as trove_common
+
     from trove_it.localcloud import runtime
 
     trove_common.initialize()  # parses sys.argv, sets up logging, rpc and the db
@@ -36,7 +36,6 @@ def main() -> int:
 
 def _launch_services(conf):  # type: ignore[no-untyped-def]
     from oslo_service import service as oslo_service
-
     from trove.common import base_wsgi, notification, pastedeploy
     from trove.common.rpc import service as rpc_service
     from trove.instance import models as inst_models

@@ -87,7 +87,8 @@ class TestLifecycle:
         probe = case.probe_at(address_of(instance))
         probe.add(DATA_SETS["small"])
         selftest_member.trove.instances.restart(instance.id)
-        waiters.wait_for_instance(selftest_member.trove, instance.id, operation="restart", timeout=120)
+        waiters.wait_for_instance(selftest_member.trove, instance.id, operation="restart",
+                                  timeout=120)
         probe.verify(DATA_SETS["small"])
 
     def test_volume_resize(self, selftest_member: CloudClients, case: Case) -> None:
@@ -105,13 +106,14 @@ class TestLifecycle:
     def test_flavor_resize(self, selftest_member: CloudClients, case: Case) -> None:
         instance = case.state["main"]
         selftest_member.trove.instances.resize_instance(instance.id, "d3")
-        waiters.wait_for_instance(selftest_member.trove, instance.id, operation="resize", timeout=180)
+        waiters.wait_for_instance(selftest_member.trove, instance.id, operation="resize",
+                                  timeout=180)
         deadline = time.monotonic() + 60
         shown = selftest_member.trove.instances.get(instance.id)
         while shown.flavor["id"] != "d3" and time.monotonic() < deadline:
             time.sleep(0.5)
-            shown = waiters.wait_for_instance(selftest_member.trove, instance.id, operation="resize",
-                                              timeout=180)
+            shown = waiters.wait_for_instance(selftest_member.trove, instance.id,
+                                              operation="resize", timeout=180)
         assert shown.flavor["id"] == "d3"
         case.probe_at(address_of(shown)).verify(DATA_SETS["small"])
 
@@ -166,7 +168,8 @@ class TestLifecycle:
                                selftest_cloud: CloudDescriptor, case: Case) -> None:
         main, replica = case.state["main"], case.state["replica"]
         selftest_member.trove.instances.promote_to_replica_source(replica.id)
-        waiters.wait_for_instance(selftest_member.trove, replica.id, operation="promote", timeout=300)
+        waiters.wait_for_instance(selftest_member.trove, replica.id, operation="promote",
+                                  timeout=300)
         waiters.wait_for_instance(selftest_member.trove, main.id, operation="promote", timeout=300)
         shown = selftest_member.trove.instances.get(main.id)
         assert shown.replica_of["id"] == replica.id
@@ -185,7 +188,8 @@ class TestLifecycle:
         assert not getattr(ejected, "replica_of", None)
         case.state["ejected_source"] = replica
 
-    def test_published_guest_log_is_readable(self, selftest_member: CloudClients, case: Case) -> None:
+    def test_published_guest_log_is_readable(self, selftest_member: CloudClients,
+                                             case: Case) -> None:
         instance = case.state["restored"]
         log = "general"
         selftest_member.trove.instances.log_action(instance.id, log, enable=True)
@@ -198,7 +202,8 @@ class TestLifecycle:
         objects = selftest_member.conn.object_store.objects("database_logs", prefix=shown.prefix)
         assert any(obj.name.startswith(shown.prefix) for obj in objects)
 
-    def test_delete_leaves_nothing(self, selftest_member: CloudClients, selftest_admin: CloudClients,
+    def test_delete_leaves_nothing(self, selftest_member: CloudClients,
+                                   selftest_admin: CloudClients,
                                    selftest_cloud: CloudDescriptor, case: Case) -> None:
         before = _engine_pids(selftest_cloud)
         ids = [case.state[k].id for k in ("main", "restored", "replica") if k in case.state]

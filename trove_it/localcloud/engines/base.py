@@ -177,7 +177,7 @@ class Engine(abc.ABC):
         raise NotSupported(f"{self.kind} cannot disable root")
 
     # configuration ---------------------------------------------------
-    def apply_live(self, values: dict[str, Any]) -> None:
+    def apply_live(self, values: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Apply dynamic values to the running server."""
 
     def read_setting(self, name: str) -> str | None:
@@ -216,7 +216,7 @@ class Engine(abc.ABC):
     def last_transaction(self) -> str | None:
         return None
 
-    def wait_for_transaction(self, txn: str, timeout: float) -> None:
+    def wait_for_transaction(self, txn: str, timeout: float) -> None:  # noqa: B027
         """Block until this replica has applied ``txn``."""
 
     # logs ------------------------------------------------------------

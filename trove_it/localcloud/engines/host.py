@@ -12,6 +12,7 @@ import logging
 import os
 import pwd
 from pathlib import Path
+
 from trove_it.localcloud import processes
 from trove_it.localcloud.datastores import SERVED, ServedDatastore
 from trove_it.localcloud.engines import binaries

@@ -276,7 +276,8 @@ class MariaDBEngine(Engine):
                 continue
             create = self.query(f"SHOW CREATE USER {account(name, host)}")[0][0]
             statements.append(create.replace("CREATE USER", "CREATE USER IF NOT EXISTS", 1))
-            statements.extend(row[0] for row in self.query(f"SHOW GRANTS FOR {account(name, host)}"))
+            grants = self.query(f"SHOW GRANTS FOR {account(name, host)}")
+            statements.extend(row[0] for row in grants)
         return statements
 
     def backup(self, target: Path) -> dict[str, Any]:
@@ -358,7 +359,7 @@ class MariaDBEngine(Engine):
             row = cur.fetchone()
             if not row:
                 return {}
-            return dict(zip([c[0] for c in cur.description], row))
+            return dict(zip([c[0] for c in cur.description], row, strict=True))
 
     def unfollow(self) -> None:
         self.execute("STOP SLAVE", "RESET SLAVE ALL")

@@ -21,11 +21,10 @@ from trove_it.localcloud.engines.base import (
     Engine,
     EngineError,
     NotSupported,
-    ReplicationSource,
     User,
 )
 from trove_it.localcloud.guest import conductor, shapes
-from trove_it.localcloud.guest.logs import SYS, GuestLog, LogNotDefined, log_defs
+from trove_it.localcloud.guest.logs import SYS, GuestLog, log_defs
 from trove_it.localcloud.guest.modules import ModuleStore
 from trove_it.localcloud.guest.vm import HEALTHY, SHUTDOWN, GuestVM
 from trove_it.localcloud.objectstore import SwiftConnection, account_for
