@@ -125,6 +125,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
     for item in items:
         _mark_known_bugs(item)
+        datastore = _needs(item).datastore
+        if datastore is not None:
+            # Tests of one datastore share its instance: keep them on one xdist
+            # worker (--dist loadgroup, the default in pytest.ini).
+            item.add_marker(pytest.mark.xdist_group(f"datastore-{datastore}"))
 
 
 def _mark_known_bugs(item: pytest.Item) -> None:

@@ -79,7 +79,19 @@ def bootstrap() -> None:
             for version in ds.versions:
                 config_models.load_datastore_configuration_parameters(
                     ds.name, version, str(clamped))
+    _use_wal(cfg.CONF.database.connection)
     print("trove-it bootstrap complete")
+
+
+def _use_wal(connection: str) -> None:
+    """Readers must not block writers: Trove leaves read sessions open, and a
+    blocked writer stalls the whole eventlet process in SQLite's busy wait."""
+    import sqlite3
+
+    path = connection.split("sqlite:///", 1)[1]
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 if __name__ == "__main__":

@@ -224,6 +224,9 @@ class LocalCloud:
             tmp = golden.with_suffix(".tmp")
             shutil.copyfile(self.layout.database, tmp)
             tmp.replace(golden)
+            for stale in golden.parent.glob("trove-*.sqlite"):
+                if stale != golden:
+                    stale.unlink(missing_ok=True)
         else:
             shutil.copyfile(golden, self.layout.database)
 
