@@ -56,13 +56,45 @@ def _config_files(clouds_yaml: Path | None) -> list[str] | None:
     return [str(clouds_yaml)] if clouds_yaml else None
 
 
+def check_clouds_files(clouds_yaml: Path | None = None) -> None:
+    """Fail with one line if a clouds.yaml that would be read is broken.
+
+    openstacksdk skips a file it cannot parse and then reports the cloud as
+    unknown, which sends the user looking in the wrong place.
+    """
+    import os
+
+    import openstack.config.loader
+    import yaml
+
+    if clouds_yaml is not None:
+        candidates = [str(clouds_yaml)]
+    else:
+        candidates = [os.environ["OS_CLIENT_CONFIG_FILE"]] \
+            if os.environ.get("OS_CLIENT_CONFIG_FILE") else []
+        candidates += list(openstack.config.loader.CONFIG_FILES)
+    for candidate in candidates:
+        path = Path(candidate)
+        if not path.exists():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"cannot read clouds.yaml at {path}: {detail}") from None
+        if data is not None and not isinstance(data, dict):
+            raise UserError(f"cannot read clouds.yaml at {path}: expected a mapping with "
+                            f"'clouds:', found {type(data).__name__}")
+
+
 def load_region(cloud: str, clouds_yaml: Path | None = None) -> Any:
     """Read one cloud's configuration, or fail with one line saying why."""
     import openstack.config
     from openstack.config import exceptions as config_exc
 
-    if clouds_yaml is not None and not clouds_yaml.is_file():
+    if clouds_yaml is not None and not clouds_yaml.exists():
         raise UserError(f"clouds.yaml not found at {clouds_yaml}")
+    check_clouds_files(clouds_yaml)
     try:
         config = openstack.config.OpenStackConfig(config_files=_config_files(clouds_yaml))
         return config.get_one(cloud=cloud)
@@ -90,35 +122,53 @@ def _known_clouds(clouds_yaml: Path | None) -> list[str]:
         return []
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """openstacksdk wraps keystoneauth's errors; find the one that says what happened."""
+    seen = exc
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+        if type(seen).__module__.startswith("keystoneauth1"):
+            return seen
+    return exc
+
+
+def _authorize(cloud: str, region: Any, conn: Any) -> None:
+    from keystoneauth1 import exceptions as ks_exc
+
+    auth_args = region.get_auth_args()
+    auth_url = auth_args.get("auth_url", "?")
+    try:
+        conn.authorize()
+    except Exception as exc:  # noqa: BLE001 - mapped to one line below
+        cause = _root_cause(exc)
+        text = str(cause) or str(exc)
+        if isinstance(cause, ks_exc.Unauthorized) or "401" in text.split("(HTTP")[-1]:
+            raise CloudUnreachable(
+                f"authentication to cloud '{cloud}' failed for user "
+                f"'{auth_args.get('username', '?')}' at {auth_url}: check the password and "
+                f"project in clouds.yaml") from None
+        if isinstance(cause, (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
+                              ks_exc.DiscoveryFailure)) or "connection" in text.lower():
+            raise CloudUnreachable(f"cannot reach cloud '{cloud}' at {auth_url}: "
+                                   f"{text.splitlines()[0][:160]}") from None
+        raise CloudUnreachable(f"cloud '{cloud}' at {auth_url} refused authentication: "
+                               f"{text.splitlines()[0][:160]}") from None
+    try:
+        conn.endpoint_for("database")
+    except Exception:  # noqa: BLE001
+        raise UserError(f"cloud '{cloud}' has no database (Trove) endpoint in its "
+                        f"service catalog") from None
+
+
 def connect(cloud: str, clouds_yaml: Path | None = None, check: bool = True) -> CloudClients:
     """Authenticate to ``cloud`` and return its clients."""
     import openstack.connection
-    from keystoneauth1 import exceptions as ks_exc
     from troveclient.v1 import client as trove_client
 
     region = load_region(cloud, clouds_yaml)
     conn = openstack.connection.Connection(config=region)
     if check:
-        auth_url = region.get_auth_args().get("auth_url", "?")
-        try:
-            conn.authorize()
-        except ks_exc.Unauthorized:
-            user = region.get_auth_args().get("username", "?")
-            raise CloudUnreachable(
-                f"authentication to cloud '{cloud}' failed for user '{user}' at {auth_url}: "
-                f"check the password and project in clouds.yaml") from None
-        except (ks_exc.ConnectFailure, ks_exc.DiscoveryFailure, ks_exc.ConnectTimeout) as exc:
-            raise CloudUnreachable(
-                f"cannot reach cloud '{cloud}' at {auth_url}: "
-                f"{str(exc).splitlines()[0][:160]}") from None
-        except ks_exc.ClientException as exc:
-            raise CloudUnreachable(f"cloud '{cloud}' at {auth_url} refused authentication: "
-                                   f"{str(exc).splitlines()[0][:160]}") from None
-        try:
-            conn.endpoint_for("database")
-        except Exception:  # noqa: BLE001
-            raise UserError(f"cloud '{cloud}' has no database (Trove) endpoint in its "
-                            f"service catalog") from None
+        _authorize(cloud, region, conn)
     trove = trove_client.Client(session=conn.session, region_name=region.region_name,
                                 endpoint_type=region.get_interface() or "public")
     return CloudClients(cloud, conn, trove)

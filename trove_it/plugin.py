@@ -195,7 +195,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
         text = build_dossier(item)
         if text:
-            report.sections.append(("trove-it dossier", mask(text)))
+            # A "Captured stdout" section also lands in JUnit's system-out.
+            report.sections.append(("Captured stdout: trove-it dossier", mask(text)))
     if report.longrepr is not None and report.failed:
         report.longrepr = _masked_longrepr(report)
 

@@ -39,10 +39,14 @@ class RunState:
         """Read-modify-write the shared state under the run's lock."""
         with self._lock:
             data = self.read()
-            yield data
-            tmp = self._file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-            tmp.replace(self._file)
+            try:
+                yield data
+            finally:
+                # Written even when the block fails: what it recorded (a cloud it
+                # started, say) must still be undone at the end.
+                tmp = self._file.with_suffix(".tmp")
+                tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+                tmp.replace(self._file)
 
     def read(self) -> dict[str, Any]:
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from trove_it.clients import check_clouds_files
 from trove_it.errors import UserError
 from trove_it.settings import Settings
 from trove_it.targets.base import Target
@@ -18,6 +19,7 @@ DEVSTACK_CLOUDS_YAML = (Path("/etc/openstack/clouds.yaml"),
 def _cloud_names(clouds_yaml: Path | None) -> set[str]:
     import openstack.config
 
+    check_clouds_files(clouds_yaml)
     try:
         config = openstack.config.OpenStackConfig(
             config_files=[str(clouds_yaml)] if clouds_yaml else None)

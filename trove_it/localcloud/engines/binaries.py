@@ -53,7 +53,14 @@ def _postgres_dirs() -> list[str]:
 
 
 def find(program: str) -> str | None:
-    """Absolute path of a program, also looking where Debian hides servers."""
+    """Absolute path of a program, also looking where Debian hides servers.
+
+    ``TROVE_IT_ENGINE_PATH`` (a PATH-style list) replaces the search, to use
+    engines built elsewhere.
+    """
+    override = os.environ.get("TROVE_IT_ENGINE_PATH")
+    if override is not None:
+        return shutil.which(program, path=override)
     found = shutil.which(program)
     if found:
         return found
