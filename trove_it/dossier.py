@@ -58,7 +58,8 @@ def _instance_section(target: Any, entry: InPlay) -> list[str]:
     role = "admin" if target.has("admin") else "member"
     try:
         instance = target.clients(role).trove.instances.get(entry.instance_id)
-        info = {k: v for k, v in getattr(instance, "_info", {}).items() if k in SHOWN_FIELDS}
+        info = {k: _without_links(v) for k, v in getattr(instance, "_info", {}).items()
+                if k in SHOWN_FIELDS}
         lines.append(json.dumps(info, indent=1, default=str))
     except Exception as exc:  # noqa: BLE001 - the dossier reports what it can
         lines.append(f"(instance show failed: {type(exc).__name__}: {exc})")
@@ -77,6 +78,14 @@ def _instance_section(target: Any, entry: InPlay) -> list[str]:
     else:
         lines.extend(_published_guest_log(target, entry.instance_id))
     return lines
+
+
+def _without_links(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_links(v) for k, v in value.items() if k != "links"}
+    if isinstance(value, list):
+        return [_without_links(v) for v in value]
+    return value
 
 
 def _published_guest_log(target: Any, instance_id: str) -> list[str]:

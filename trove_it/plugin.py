@@ -29,6 +29,8 @@ DESELECTED = pytest.StashKey[gating.Deselections]()
 SUMMARY = pytest.StashKey[list[str]]()
 FAILED = pytest.StashKey[list[str]]()
 PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+DOSSIER = pytest.StashKey[str]()
+DOSSIER_SECTION = "Captured stdout: trove-it dossier"
 WAITS_PROPERTY = "trove_it_waits"
 
 
@@ -195,8 +197,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
         text = build_dossier(item)
         if text:
-            # A "Captured stdout" section also lands in JUnit's system-out.
-            report.sections.append(("Captured stdout: trove-it dossier", mask(text)))
+            item.stash[DOSSIER] = mask(text)
+            report.sections.append((DOSSIER_SECTION, item.stash[DOSSIER]))
+    if report.when == "teardown" and DOSSIER in item.stash:
+        # JUnit writes the teardown report's captured output to system-out.
+        report.sections.append((DOSSIER_SECTION, item.stash[DOSSIER]))
     if report.longrepr is not None and report.failed:
         report.longrepr = _masked_longrepr(report)
 
@@ -261,7 +266,9 @@ def _teardown_run(config: pytest.Config) -> None:
     settings = config.stash[SETTINGS]
     run_state = config.stash[RUN_STATE]
     summary = config.stash[SUMMARY]
-    data = run_state.read().get("setup")
+    state = run_state.read()
+    data = state.get("setup")
+    kept = list(state.get("kept", []))
     if data:
         target = RunSetup.from_state(data).make_target()
         try:
@@ -269,7 +276,8 @@ def _teardown_run(config: pytest.Config) -> None:
                 admin = target.clients("admin")
                 members = [target.clients(r) for r in ("member", "alt") if target.has(r)]
                 provisioned = RunSetup.from_state(data).created_flavors.values()
-                leaks = find_leaks(admin, members, settings.prefix, skip_ids=provisioned)
+                leaks = find_leaks(admin, members, settings.prefix,
+                                   skip_ids=[*provisioned, *kept])
                 if leaks and settings.keep:
                     summary.append(f"--keep: left {len(leaks)} resources named "
                                    f"{settings.prefix}*")
@@ -281,6 +289,6 @@ def _teardown_run(config: pytest.Config) -> None:
                         summary.append(f"  could not remove {leak.describe()}: {error}")
         except Exception as exc:  # noqa: BLE001 - report, then still tear down
             summary.append(f"leak check failed: {type(exc).__name__}: {exc}")
-        summary.extend(teardown(settings, run_state))
-    if not settings.keep:
+        summary.extend(teardown(settings, run_state, keep=settings.keep or bool(kept)))
+    if not (settings.keep or kept):
         run_state.remove()

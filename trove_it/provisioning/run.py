@@ -105,8 +105,9 @@ def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -
             volume_size=max(settings.volume_size, entry.volume_size))
 
 
-def teardown(settings: Settings, run_state: RunState) -> list[str]:
-    """Undo the run's provisioning; returns lines worth showing the user."""
+def teardown(settings: Settings, run_state: RunState, keep: bool = False) -> list[str]:
+    """Undo the run's provisioning (unless resources were kept, which need it);
+    returns lines worth showing the user."""
     from trove_it import deletion
 
     lines: list[str] = []
@@ -115,7 +116,7 @@ def teardown(settings: Settings, run_state: RunState) -> list[str]:
         return lines
     setup = RunSetup.from_state(data)
     target = setup.make_target()
-    if settings.keep:
+    if keep:
         if setup.created_flavors:
             lines.append(f"kept test flavors: {', '.join(sorted(setup.created_flavors))}")
         if setup.started_local_cloud:

@@ -44,8 +44,10 @@ REPLICATION_USER = "os_repl"
 TEMPLATE_CLEANUP = (
     "DELETE FROM mysql.global_priv WHERE User='root' AND Host NOT IN ('localhost');",
     "DELETE FROM mysql.global_priv WHERE User='';",
+    "DELETE FROM mysql.proxies_priv WHERE Host NOT IN ('localhost');",
     "FLUSH PRIVILEGES;",
 )
+TEMPLATE_VERSION = 2  # bump when TEMPLATE_CLEANUP changes
 LOGS = {"general": "general.log", "slow_query": "slow_query.log", "error": "error.log"}
 
 
@@ -95,7 +97,8 @@ class MariaDBEngine(Engine):
 
     # lifecycle -------------------------------------------------------
     def initialize(self) -> None:
-        name = "mariadb-" + binary_fingerprint(binaries.require("mariadb", "mariadbd"))
+        name = f"mariadb-{TEMPLATE_VERSION}-" + \
+            binary_fingerprint(binaries.require("mariadb", "mariadbd"))
         template = prepare_template(self.ctx.templates, name, self._build_template)
         copy_template(template, self.ctx.data_dir, None)
 

@@ -239,7 +239,7 @@ class GuestVM:
         if engine is None:
             return []
         result: list[str] = []
-        paths = list(engine.log_files().values())
+        paths = [self.guest_log_path, *engine.log_files().values()]
         process = getattr(engine, "process", None)
         if process is not None:
             paths.append(process.log)
