@@ -61,6 +61,7 @@ class Target:
     clouds_yaml: Path | None
     cloud_names: dict[str, str | None]
     local_url: str | None = None
+    _probed: bool = False
     _clients: dict[str, CloudClients] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -85,6 +86,18 @@ class Target:
 
     @property
     def control(self) -> LocalControl | None:
+        """The control endpoint of a trove-it local cloud, also when it is reached as
+        an existing cloud through clouds.yaml; None on any other cloud."""
+        if self.local_url is None and not self._probed and self.has("admin"):
+            self._probed = True
+            root = self.clients("admin").trove_endpoint.split("/v1.0", 1)[0]
+            try:
+                answer = self.clients("admin").session.get(f"{root}/_trove_it/status",
+                                                           raise_exc=False)
+                if answer.status_code == 200 and "unavailable_engines" in answer.text:
+                    self.local_url = root
+            except Exception:  # noqa: BLE001 - not a trove-it cloud
+                pass
         if not self.local_url:
             return None
         return LocalControl(self.local_url, self.clients("admin"))
