@@ -151,7 +151,8 @@ def _needs_cloud(items: list[pytest.Item]) -> bool:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
-    if _is_worker(config) or _uses_xdist(config) or not _needs_cloud(session.items):
+    if config.option.collectonly or _is_worker(config) or _uses_xdist(config) or \
+            not _needs_cloud(session.items):
         return
     _provision(config, tie_to_parent=True)
 
