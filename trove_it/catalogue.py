@@ -172,7 +172,9 @@ DATASTORES: tuple[Datastore, ...] = (
         "postgresql", "postgresql", 5432,
         (SQL_ACCOUNTS | COMMON | REPLICATION | {"configuration", "user_logs"}),
         "postgresql", "medium-7", helper_database="lite",
-        helper_user=UserDef("lite", "litepass", None, ("lite",)), root_user="postgres",
+        helper_user=UserDef("lite", "litepass", None, ("lite",)),
+        # Trove 26's guest enables a superuser named root (the old helper said postgres).
+        root_user="root",
         databases=(DatabaseDef("db1"), DatabaseDef("db2"), DatabaseDef("db3")),
         users=(UserDef("user1", "password1"), UserDef("user2", "password1", None, ("db1",)),
                UserDef("user3", "password1", None, ("db1", "db2"))),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from trove_it import deletion
@@ -42,51 +43,41 @@ def _all_pages(list_call: Callable[..., Any], **kwargs: Any) -> Iterator[Any]:
 def find_leaks(admin: CloudClients, members: Iterable[CloudClients], prefix: str,
                skip_ids: Iterable[str] = ()) -> list[Leak]:
     """Everything named with ``prefix`` that still exists."""
-    skip = set(skip_ids)
+    seen = set(skip_ids)
     leaks: list[Leak] = []
     member_by_project = {m.project_id: m for m in members}
 
     def owner(project: str) -> CloudClients:
         return member_by_project.get(project, admin)
 
+    def add(kind: str, resource: Any, project: str, delete: Callable[[], None]) -> None:
+        name = getattr(resource, "name", "") or ""
+        if name.startswith(prefix) and resource.id not in seen:
+            seen.add(resource.id)
+            leaks.append(Leak(kind, resource.id, name, project, delete))
+
     for inst in _all_pages(admin.trove.mgmt_instances.list, deleted=False):
-        name = getattr(inst, "name", "") or ""
-        if not name.startswith(prefix) or inst.id in skip:
-            continue
         project = getattr(inst, "tenant_id", "") or getattr(inst, "project_id", "")
-        leaks.append(Leak("instance", inst.id, name, project,
-                          lambda i=inst.id, p=project: deletion.delete_instance(
-                              owner(p), admin, i)))
+        add("instance", inst, project,
+            partial(deletion.delete_instance, owner(project), admin, inst.id))
     for backup in _all_pages(admin.trove.backups.list, all_projects=True):
-        name = getattr(backup, "name", "") or ""
-        if name.startswith(prefix) and backup.id not in skip:
-            project = getattr(backup, "project_id", "")
-            leaks.append(Leak("backup", backup.id, name, project,
-                              lambda b=backup.id, p=project: deletion.delete_backup(owner(p), b)))
+        project = getattr(backup, "project_id", "")
+        add("backup", backup, project, partial(deletion.delete_backup, owner(project), backup.id))
     for clients in [admin, *member_by_project.values()]:
         for config in clients.trove.configurations.list():
-            if config.name.startswith(prefix) and config.id not in skip and \
-                    not any(leak.id == config.id for leak in leaks):
-                leaks.append(Leak("configuration", config.id, config.name, clients.project_id,
-                                  lambda c=config.id, cl=clients:
-                                  deletion.delete_configuration(cl, c)))
+            add("configuration", config, clients.project_id,
+                partial(deletion.delete_configuration, clients, config.id))
         if clients is admin:
             # Trove 26.0.0 answers 500 to an admin's GET /modules (UnboundLocalError
             # in Modules.load); project users see their own modules.
             continue
         for module in clients.trove.modules.list():
-            if module.name.startswith(prefix) and module.id not in skip and \
-                    not any(leak.id == module.id for leak in leaks):
-                leaks.append(Leak("module", module.id, module.name, clients.project_id,
-                                  lambda m=module.id, cl=clients: deletion.delete_module(cl, m)))
+            add("module", module, clients.project_id,
+                partial(deletion.delete_module, clients, module.id))
     for flavor in admin.conn.compute.flavors(is_public=None):
-        if flavor.name.startswith(prefix) and flavor.id not in skip:
-            leaks.append(Leak("flavor", flavor.id, flavor.name, "",
-                              lambda f=flavor.id: deletion.delete_flavor(admin, f)))
+        add("flavor", flavor, "", partial(deletion.delete_flavor, admin, flavor.id))
     for image in admin.conn.image.images():
-        if (image.name or "").startswith(prefix) and image.id not in skip:
-            leaks.append(Leak("image", image.id, image.name, image.owner or "",
-                              lambda i=image.id: deletion.delete_image(admin, i)))
+        add("image", image, image.owner or "", partial(deletion.delete_image, admin, image.id))
     return leaks
 
 

@@ -26,7 +26,7 @@ from trove_it.timing import LEDGER
 SETTINGS = pytest.StashKey[Settings]()
 RUN_STATE = pytest.StashKey[RunState]()
 DESELECTED = pytest.StashKey[gating.Deselections]()
-SUMMARY = pytest.StashKey[list[str]]()
+SUMMARY = pytest.StashKey[list[str]]()  # lines for the terminal summary
 FAILED = pytest.StashKey[list[str]]()
 PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 DOSSIER = pytest.StashKey[str]()
@@ -51,6 +51,10 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def _workerinput(config: pytest.Config) -> dict[str, Any]:
+    return dict(getattr(config, "workerinput", {}))
+
+
 def _uses_xdist(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "numprocesses", None)) and not _is_worker(config)
 
@@ -58,7 +62,7 @@ def _uses_xdist(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     markers.register(config)
     if _is_worker(config):
-        os.environ.setdefault("TROVE_IT_RUN_ID", config.workerinput["trove_it_run_id"])
+        os.environ.setdefault("TROVE_IT_RUN_ID", _workerinput(config)["trove_it_run_id"])
     try:
         settings = from_pytest_config(config)
     except SettingsError as exc:
@@ -218,7 +222,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return  # local run: the ledger already has these waits
     for key, value in report.user_properties:
         if key == WAITS_PROPERTY:
-            LEDGER.merge([tuple(v) for v in value])  # type: ignore[misc]
+            entries: list[Any] = list(value)  # type: ignore[call-overload]
+            LEDGER.merge([(str(op), float(seconds), bool(ok)) for op, seconds, ok in entries])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -229,7 +234,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
                             config: pytest.Config) -> None:
-    lines = list(config.stash[SUMMARY])
+    summary: list[str] = config.stash[SUMMARY]
+    lines = list(summary)
     deselected = config.stash[DESELECTED]
     if deselected.total:
         lines += list(deselected.lines())

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 
+from trove_it.clients import CloudClients
 from trove_it.errors import UserError
 from trove_it.localcloud.layout import DEFAULT_NAME
 from trove_it.settings import RUN_ID_PATTERN
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("cleanup", help="remove leftovers of earlier runs")
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--run-id", metavar="ID", help="leftovers of this run")
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=cmd_cleanup)
 
 
-def _clients(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _clients(args: argparse.Namespace) -> tuple[CloudClients, list[CloudClients]]:
     from pathlib import Path
 
     from trove_it.clients import connect

@@ -17,10 +17,11 @@ from pathlib import Path
 from trove_it.errors import UserError
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.identity import cloud_names
+from trove_it.localcloud.launcher import LocalCloud
 from trove_it.localcloud.layout import DEFAULT_NAME
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("cloud", help="manage a local cloud")
     commands = parser.add_subparsers(dest="command", metavar="ACTION")
     commands.required = True
@@ -53,9 +54,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="state directory (default: under $TMPDIR/trove-it-<uid>/)")
 
 
-def _cloud(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from trove_it.localcloud.launcher import LocalCloud
-
+def _cloud(args: argparse.Namespace) -> LocalCloud:
     return LocalCloud(args.name, args.state_dir, getattr(args, "network_cidr", None),
                       debug=getattr(args, "debug", False))
 

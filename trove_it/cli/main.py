@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from trove_it.cli import cleanup, cloud, image
 from trove_it.errors import UserError
 
-GROUPS: Sequence[Callable[[argparse._SubParsersAction], None]] = (  # type: ignore[type-arg]
+GROUPS: Sequence[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = (
     cloud.register, image.register, cleanup.register)
 
 

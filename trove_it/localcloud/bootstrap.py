@@ -47,7 +47,7 @@ def bootstrap() -> None:
     from trove.common import cfg
 
     cfg.parse_args(sys.argv)
-    logging.setup(cfg.CONF, None)
+    logging.setup(cfg.CONF, "trove")
     from trove.common.constants import REGISTRY_EXT_DEFAULTS
     from trove.configuration import models as config_models
     from trove.datastore import models as datastore_models

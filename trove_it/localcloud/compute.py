@@ -10,6 +10,7 @@ they would see on a real cloud.
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import threading
 import uuid
@@ -380,13 +381,13 @@ class _Servers:
         return self._driver.get(server)
 
     def list(self, detailed: bool = True, search_opts: dict[str, Any] | None = None,
-             limit: int | None = None, **_: Any) -> list[Server]:
+             limit: int | None = None, **_: Any) -> builtins.list[Server]:
         return self._driver.list(search_opts)
 
     def delete(self, server: Any) -> None:
         self._driver.delete(server)
 
-    def set_tags(self, server: Any, tags: list[str]) -> list[str]:
+    def set_tags(self, server: Any, tags: builtins.list[str]) -> builtins.list[str]:
         target = self._driver.get(server)
         target.tags = list(tags)
         return target.tags
@@ -439,7 +440,7 @@ class _ServerGroups:
         self._driver = driver
         self._project_id = project_id
 
-    def list(self, all_projects: bool = False, **_: Any) -> list[ServerGroup]:
+    def list(self, all_projects: bool = False, **_: Any) -> builtins.list[ServerGroup]:
         return list(self._driver.server_groups.values())
 
     def get(self, group_id: str) -> ServerGroup:
@@ -448,8 +449,8 @@ class _ServerGroups:
             raise nova_exc.NotFound(404, f"Server group {group_id} could not be found.")
         return group
 
-    def create(self, name: str, policies: list[str] | None = None, policy: str | None = None,
-               **_: Any) -> ServerGroup:
+    def create(self, name: str, policies: builtins.list[str] | None = None,
+               policy: str | None = None, **_: Any) -> ServerGroup:
         group = ServerGroup(name, policies or ([policy] if policy else []), self._project_id)
         self._driver.server_groups[group.id] = group
         return group

@@ -242,7 +242,7 @@ class NeutronClient:
 
     def create_security_group_rule(self, body: dict[str, Any]) -> dict[str, Any]:
         spec = dict(body.get("security_group_rule", {}))
-        group_id = spec.get("security_group_id")
+        group_id = str(spec.get("security_group_id") or "")
         group = self.show_security_group(group_id)["security_group"]
         rule = {"id": _uuid(), "tenant_id": self._project_id, "project_id": self._project_id,
                 **spec}

@@ -12,6 +12,7 @@ Usage: ``python -m trove_it.localcloud.server --config-file trove.conf``
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import trove.cmd  # noqa: F401  (eventlet monkey patching must come first)
 
@@ -34,7 +35,7 @@ def main() -> int:
     return 0
 
 
-def _launch_services(conf):  # type: ignore[no-untyped-def]
+def _launch_services(conf: Any) -> Any:
     from oslo_service import service as oslo_service
     from trove.common import base_wsgi, notification, pastedeploy
     from trove.common.rpc import service as rpc_service

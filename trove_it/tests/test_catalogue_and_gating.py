@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trove_it import catalogue, gating
-from trove_it.settings import OptionSpec, build_settings
+from trove_it.settings import OptionSpec, Settings, build_settings
 
 SEED = {"cassandra", "couchbase", "couchdb", "db2", "mariadb", "mongodb", "mysql", "percona",
         "postgresql", "pxc", "redis", "vertica"}
@@ -41,7 +41,7 @@ def test_unknown_datastore_message() -> None:
         catalogue.get("sybase")
 
 
-def _settings(**given: object):  # type: ignore[no-untyped-def]
+def _settings(**given: object) -> Settings:
     def get(spec: OptionSpec) -> tuple[object, bool]:
         return (given[spec.name], True) if spec.name in given else (spec.default, False)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from swiftclient import exceptions as swift_exc
@@ -36,7 +37,7 @@ def test_address_pool_refuses_non_loopback() -> None:
 
 
 def test_clamp_rules_bounds_to_sqlite() -> None:
-    rules = {"configuration-parameters": [
+    rules: dict[str, Any] = {"configuration-parameters": [
         {"name": "a", "max": 18446744073709551615, "min": 0},
         {"name": "b", "max": 10, "min": -(2 ** 70)},
         {"name": "c", "type": "string"}]}

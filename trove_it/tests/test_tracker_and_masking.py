@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from trove_it.masking import MASK, mask, register_secret
 from trove_it.tracker import KeepPolicy, Tracker
 
@@ -9,7 +11,7 @@ from trove_it.tracker import KeepPolicy, Tracker
 def _tracker(policy: KeepPolicy, log: list[str]) -> Tracker:
     tracker = Tracker("t", policy)
     for name in ("first", "second", "third"):
-        tracker.add("instance", name, name, lambda n=name: log.append(n))
+        tracker.add("instance", name, name, functools.partial(log.append, name))
     return tracker
 
 

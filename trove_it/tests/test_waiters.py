@@ -6,6 +6,7 @@ checked exactly; the polling schedule and tenacity are the real ones.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from trove_it.timing import LEDGER, WaitLedger
 @pytest.fixture(autouse=True)
 def _keep_the_ledger_clean() -> Iterator[None]:
     """These scripted waits are not real ones: keep them out of the summary."""
-    saved = dict(LEDGER.totals)
+    saved = copy.deepcopy(dict(LEDGER.totals))
     yield
     LEDGER.totals.clear()
     LEDGER.totals.update(saved)

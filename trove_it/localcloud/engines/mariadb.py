@@ -254,7 +254,17 @@ class MariaDBEngine(Engine):
         return "root"
 
     def disable_root(self) -> None:
-        self.execute("DROP USER IF EXISTS 'root'@'%'")
+        """Like Trove 26's MySQL guest: reset the password to an unknown value (the
+        account stays, so a backup taken now restores with remote root present)."""
+        import secrets
+
+        if self.user_exists("root", "%"):
+            self.execute(f"ALTER USER 'root'@'%' IDENTIFIED BY "
+                         f"{quote_str(secrets.token_urlsafe(24))}")
+
+    def has_remote_root(self) -> bool:
+        """Trove's MySQL guest reports root enabled after a restore when this holds."""
+        return self.user_exists("root", "%")
 
     # configuration ---------------------------------------------------
     def apply_live(self, values: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ from trove_it.localcloud.engines.server_process import (
 SYSTEM_DATABASES = frozenset({"postgres", "template0", "template1"})
 INTERNAL_USERS = frozenset({"postgres", "os_admin"})
 REPLICATION_USER = "os_repl"
+ROOT_USER = "root"
 HBA = """\
 local   all             all                                     trust
 host    all             all             0.0.0.0/0               scram-sha-256
@@ -215,16 +216,30 @@ class PostgreSQLEngine(Engine):
             self.query(f"GRANT ALL ON SCHEMA public TO {quote_ident(name)}", database=db)
 
     def revoke(self, name: str, host: str | None, database: str) -> None:
+        # As Trove 26's guest does: PUBLIC's default CONNECT goes too, or the
+        # revoked user could still log in to the database.
         self.query(f"REVOKE ALL PRIVILEGES ON DATABASE {quote_ident(database)} "
                    f"FROM {quote_ident(name)}")
+        self.query(f"REVOKE CONNECT ON DATABASE {quote_ident(database)} FROM PUBLIC")
+        self.query(f"REVOKE ALL ON SCHEMA public FROM {quote_ident(name)}", database=database)
 
     # root ------------------------------------------------------------
     def enable_root(self, password: str) -> str:
-        self.query(f"ALTER ROLE postgres WITH LOGIN PASSWORD {quote_literal(password)}")
-        return "postgres"
+        """Trove 26's guest makes (or resets) a superuser named ``root``; the
+        ``postgres`` account stays local-only."""
+        if not self._role_exists(ROOT_USER):
+            self.query(f"CREATE ROLE {ROOT_USER} LOGIN")
+        self.query(f"ALTER ROLE {ROOT_USER} WITH SUPERUSER CREATEDB CREATEROLE INHERIT "
+                   f"REPLICATION BYPASSRLS LOGIN PASSWORD {quote_literal(password)}")
+        return ROOT_USER
 
     def disable_root(self) -> None:
-        self.query("ALTER ROLE postgres WITH PASSWORD NULL")
+        """Like Trove 26's guest: reset root's password to an unknown value."""
+        import secrets
+
+        if self._role_exists(ROOT_USER):
+            self.query(f"ALTER ROLE {ROOT_USER} "
+                       f"PASSWORD {quote_literal(secrets.token_urlsafe(24))}")
 
     # configuration ---------------------------------------------------
     def apply_live(self, values: dict[str, Any]) -> None:

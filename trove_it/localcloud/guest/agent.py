@@ -105,6 +105,7 @@ class GuestAPI:
                 engine.start()
                 if backup_info:
                     self._restore(engine, backup_info)
+                    self._report_restored_root(engine)
                 if snapshot:
                     self._attach_from_snapshot(engine, snapshot)
                 if databases:
@@ -156,6 +157,15 @@ class GuestAPI:
             self.vm.log(f"restored backup {backup_info.get('id')} from {container}/{name}")
         finally:
             scratch.unlink(missing_ok=True)
+
+    def _report_restored_root(self, engine: Engine) -> None:
+        """Trove 26's MySQL guest reports root enabled when a restore brings back a
+        remote root account (its PostgreSQL guest does not)."""
+        has_remote_root = getattr(engine, "has_remote_root", None)
+        if self._hosts and has_remote_root is not None and has_remote_root():
+            conductor.report_root(self.vm.instance_id)
+            self.vm.extra["root_enabled"] = True
+            self.vm.log("restore brought back a remote root account: reported root enabled")
 
     # status and lifecycle ------------------------------------------
     def restart(self) -> None:
