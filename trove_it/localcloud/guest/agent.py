@@ -9,6 +9,7 @@ both by position and by keyword, so the signatures keep Trove's names.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from pathlib import Path
@@ -35,6 +36,35 @@ BACKUP_CONTAINER = "database_backups"
 GB = 1024 ** 3
 
 
+def _as_guest_errors(cls: type) -> type:
+    """Wrap every public method so failures reach Trove as GuestError.
+
+    Trove's real guest API wraps whatever the remote agent raised; Trove's
+    callers catch GuestError (a 500 otherwise). Trove's own exceptions (not
+    found, forbidden, bad request) pass through as the RPC layer lets them.
+    """
+
+    def wrap(method: Any) -> Any:
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            from trove.common import exception
+
+            try:
+                return method(self, *args, **kwargs)
+            except exception.TroveError:
+                raise
+            except Exception as exc:
+                LOG.warning("guest %s: %s failed: %s", self.vm.instance_id, method.__name__, exc)
+                raise exception.GuestError(original_message=str(exc)) from exc
+
+        return call
+
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("_"):
+            setattr(cls, name, wrap(value))
+    return cls
+
+
 def guest_client(context: Any, id: str, manager: str | None = None) -> GuestAPI:
     """Trove's ``remote_guest_client`` factory."""
     return GuestAPI(context, runtime.get().guests.vm(id))
@@ -51,6 +81,7 @@ def _swift_for_location(location: str) -> tuple[SwiftConnection, str, str]:
     return SwiftConnection(runtime.get().objects, account), container, name
 
 
+@_as_guest_errors
 class GuestAPI:
     def __init__(self, context: Any, vm: GuestVM):
         self.context = context
@@ -173,6 +204,8 @@ class GuestAPI:
         self.vm.report(SHUTDOWN)
         engine.restart()
         self.vm.autostart = True
+        if "logs" in self.vm.extra:
+            self.restart_completed()
         self.vm.log("restarted the database")
         self.vm.report(HEALTHY)
 
