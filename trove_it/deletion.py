@@ -33,6 +33,9 @@ def delete_instance(member: CloudClients, admin: CloudClients | None, instance_i
             if waiters.is_not_found(exc):
                 return
     client = admin.trove if admin is not None else trove
+    # Trove refuses to delete a replica source (403) while it has replicas.
+    for replica in getattr(instance, "replicas", None) or []:
+        delete_instance(member, admin, replica["id"], wait=True, timeout=timeout)
     try:
         client.instances.delete(instance_id)
     except Exception as exc:
