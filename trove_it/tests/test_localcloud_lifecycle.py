@@ -8,7 +8,6 @@ reports. Steps run in order within a datastore and share its instances.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,27 +92,24 @@ class TestLifecycle:
 
     def test_volume_resize(self, selftest_member: CloudClients, case: Case) -> None:
         instance = case.state["main"]
-        selftest_member.trove.instances.resize_volume(instance.id, 2)
-        shown = waiters.wait_for_instance(selftest_member.trove, instance.id, operation="resize",
-                                          timeout=120)
-        deadline = time.monotonic() + 30
-        while shown.volume["size"] != 2 and time.monotonic() < deadline:
-            time.sleep(0.5)
-            shown = selftest_member.trove.instances.get(instance.id)
+        trove = selftest_member.trove
+        trove.instances.resize_volume(instance.id, 2)
+        # Right after the call the instance may still show ACTIVE: wait for the size.
+        waiters.wait_until("the volume to be 2 GB",
+                           lambda: trove.instances.get(instance.id).volume["size"] == 2,
+                           operation="resize", timeout=120)
+        shown = waiters.wait_for_instance(trove, instance.id, operation="resize", timeout=120)
         assert shown.volume["size"] == 2
         case.probe_at(address_of(shown)).verify(DATA_SETS["small"])
 
     def test_flavor_resize(self, selftest_member: CloudClients, case: Case) -> None:
         instance = case.state["main"]
-        selftest_member.trove.instances.resize_instance(instance.id, "d3")
-        waiters.wait_for_instance(selftest_member.trove, instance.id, operation="resize",
-                                  timeout=180)
-        deadline = time.monotonic() + 60
-        shown = selftest_member.trove.instances.get(instance.id)
-        while shown.flavor["id"] != "d3" and time.monotonic() < deadline:
-            time.sleep(0.5)
-            shown = waiters.wait_for_instance(selftest_member.trove, instance.id,
-                                              operation="resize", timeout=180)
+        trove = selftest_member.trove
+        trove.instances.resize_instance(instance.id, "d3")
+        waiters.wait_until("the flavor to be d3",
+                           lambda: trove.instances.get(instance.id).flavor["id"] == "d3",
+                           operation="resize", timeout=180)
+        shown = waiters.wait_for_instance(trove, instance.id, operation="resize", timeout=180)
         assert shown.flavor["id"] == "d3"
         case.probe_at(address_of(shown)).verify(DATA_SETS["small"])
 

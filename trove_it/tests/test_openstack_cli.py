@@ -9,12 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from trove_it import waiters
 from trove_it.localcloud.identity import cloud_names
 from trove_it.localcloud.layout import CloudDescriptor
 from trove_it.tests.conftest import require_engine
@@ -34,14 +34,14 @@ def _openstack(cloud: CloudDescriptor, *args: str, role: str = "member",
 
 
 def _wait_cli(cloud: CloudDescriptor, what: str, check: Any, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
+    found: list[Any] = []
+
+    def done() -> bool:
+        found[:] = [check()]
+        return bool(found[0])
+
+    waiters.wait_until(what, done, timeout=timeout)
+    return found[0]
 
 
 def test_cli_instance_database_user_backup_and_native_client(
