@@ -106,6 +106,7 @@ def write(manifest: Manifest, artifact: Path) -> Path:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(manifest.to_json())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -47,9 +47,9 @@ def parse_one_line(text: str) -> Iterator[AptSource]:
         line = raw.split("#", 1)[0].strip()
         if not line.startswith("deb "):
             continue
-        line = re.sub(r"\[[^\]]*\]", " ", line[4:]).split()
-        if len(line) >= 2:
-            yield AptSource(_strip(line[0]), (line[1],))
+        words = re.sub(r"\[[^\]]*\]", " ", line[4:]).split()
+        if len(words) >= 2:
+            yield AptSource(_strip(words[0]), (words[1],))
 
 
 def parse_deb822(text: str) -> Iterator[AptSource]:

@@ -92,12 +92,11 @@ _PERCONA = ("repo.percona.com", ("8.0", "8.4"), "http://repo.percona.com/",
             "DIB_TROVE_IT_{}_REPO")
 _MONGO = _vendor("repo.mongodb.org", ("7.0", "8.0"), "https://repo.mongodb.org/",
                  "DIB_TROVE_IT_MONGODB_REPO")
-_COUCHDB = _vendor("Apache CouchDB repository (apache.jfrog.io)", ("3.3",),
+_COUCHDB = _vendor("apache.jfrog.io (CouchDB)", ("3.3",),
                    "https://apache.jfrog.io/artifactory/", "DIB_TROVE_IT_COUCHDB_REPO")
 _COUCHBASE = _vendor("packages.couchbase.com", ("7.6",), "https://packages.couchbase.com/",
                      "DIB_TROVE_IT_COUCHBASE_REPO")
-_VERTICA = Source("licensed", "OpenText Vertica download (DIB_TROVE_IT_VERTICA_PACKAGE)",
-                  ("12.0",))
+_VERTICA = Source("licensed", "OpenText Vertica package", ("12.0",))
 
 
 def _percona(name: str) -> Source:
@@ -120,8 +119,8 @@ MATRIX: dict[str, dict[str, Entry]] = {
     "couchdb": {"debian": _COUCHDB, "ubuntu": _COUCHDB, "centos": _COUCHDB},
     "db2": {
         "debian": Unsupported("IBM supports Db2 on Ubuntu, RHEL-family and SLES, not Debian"),
-        "ubuntu": Source("licensed", "IBM Db2 download (DIB_TROVE_IT_DB2_PACKAGE)", ("11.5",)),
-        "centos": Source("licensed", "IBM Db2 download (DIB_TROVE_IT_DB2_PACKAGE)", ("11.5",)),
+        "ubuntu": Source("licensed", "IBM Db2 installer", ("11.5",)),
+        "centos": Source("licensed", "IBM Db2 installer", ("11.5",)),
     },
     "mariadb": {"debian": DEBIAN, "ubuntu": UBUNTU, "centos": CENTOS},
     "mongodb": {"debian": _MONGO, "ubuntu": _MONGO, "centos": _MONGO},
@@ -197,35 +196,36 @@ def resolve(datastore: str, distro: str, release: str | None,
 
 def buildable_here(datastore: str, distro: str) -> tuple[bool, str]:
     """Whether the project's CI machines (PyPI and Debian's archive only) can build
-    the pair, and the reason."""
+    the pair, and why not."""
     found = entry(datastore, distro)
     if isinstance(found, Unsupported):
         return False, found.reason
     if found.kind == "distro":
         if found.where == REACHABLE_HERE:
             return True, "distribution packages"
-        return False, f"the {found.where} is not reachable from the CI machines"
+        return False, "archive not reachable here"
     if found.kind == "vendor":
-        return False, f"vendor repository {found.where} is not reachable from the CI machines"
-    return False, f"licensed download ({found.where.split(' (')[0]}) must be supplied"
+        return False, "vendor repository not reachable here"
+    return False, "licensed: supply the installer"
 
 
 def markdown_table() -> str:
     """The buildable-pairs table of elements/README.md."""
-    lines = ["| datastore | " + " | ".join(DISTROS) + " |",
-             "|---|" + "---|" * len(DISTROS)]
+    lines = ["| datastore | " + " | ".join(DISTROS) + " | Trove 26 agent manager |",
+             "|---|" + "---|" * (len(DISTROS) + 1)]
     for datastore in catalogue.DATASTORE_NAMES:
         cells = []
         for distro in DISTROS:
             found = entry(datastore, distro)
             if isinstance(found, Unsupported):
-                cells.append(f"no: {found.reason}")
+                cells.append(f"never: {found.reason}")
                 continue
             versions = ", ".join(found.versions_for(distro, RELEASES[distro][0], datastore))
             ok, why = buildable_here(datastore, distro)
-            here = "**buildable here**" if ok else f"not here: {why}"
-            cells.append(f"{found.kind}: {found.where} ({versions}); {here}")
-        lines.append(f"| {datastore} | " + " | ".join(cells) + " |")
+            cells.append(f"**yes**: {found.where} ({versions})" if ok
+                         else f"no: {found.where} ({versions}); {why}")
+        agent = "yes" if datastore in CONTAINER_DATASTORES else "none (removed upstream)"
+        lines.append(f"| {datastore} | " + " | ".join(cells) + f" | {agent} |")
     return "\n".join(lines)
 
 
