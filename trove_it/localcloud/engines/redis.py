@@ -90,7 +90,9 @@ class RedisEngine(Engine):
     def stop(self) -> None:
         if self.process.alive():
             try:
-                self.client().shutdown(nosave=True)
+                # Save on the way down, as a Trove Redis guest (RDB save points
+                # in its config) does: a restart or resize keeps the data.
+                self.client().shutdown(save=True)
             except (redis.RedisError, OSError):
                 pass
         self.process.stop()
