@@ -33,7 +33,7 @@ class BootResult:
     report: probe.ProbeReport
     accel: qemu.Accel
     elapsed: float
-    console_tail: list[str]
+    console: str
     timed_out: bool = False
     qemu_exit: int | None = None
 
@@ -44,7 +44,7 @@ class BootResult:
                 f"probe result {self.report.result or 'none'}")
 
     def console_excerpt(self, lines: int = 25) -> str:
-        return "\n".join(self.console_tail[-lines:])
+        return "\n".join(self.console.splitlines()[-lines:])
 
 
 def _qemu_img_format(path: Path) -> str:
@@ -108,7 +108,7 @@ def _wait(vm: qemu.Vm, console: Path, nonce: str, boot_timeout: float,
         if report.result is not None or exit_code is not None or vm.elapsed > deadline:
             if exit_code is not None and report.result is None:
                 text += "\n" + vm.qemu_errors()
-            return BootResult(report, vm.accel, vm.elapsed, text.splitlines()[-200:],
+            return BootResult(report, vm.accel, vm.elapsed, text,
                               timed_out=report.result is None and exit_code is None,
                               qemu_exit=exit_code)
         time.sleep(POLL)

@@ -204,6 +204,26 @@ def _summary(tail: deque[str], last_script: str) -> str:
     return f"the last step was {last_script}" if last_script else "no output"
 
 
+def _stop_with_parent() -> None:
+    """If trove-it is killed outright, DIB gets SIGTERM and runs its own cleanup."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def sweep_stale_work(output: Path) -> list[Path]:
+    """Release and remove work directories of builds whose process is gone."""
+    swept = []
+    for work in output.glob(".*.build-*"):
+        pid = work.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid() or Path(f"/proc/{pid}").exists():
+            continue
+        loops.release_under(work)
+        shutil.rmtree(work, ignore_errors=True)
+        swept.append(work)
+    return swept
+
+
 def _stop(process: subprocess.Popen[str]) -> None:
     """Let DIB's own exit handlers unmount, then make sure it is gone."""
     with contextlib.suppress(ProcessLookupError):
@@ -224,7 +244,8 @@ def _run_dib(cmd: list[str], env: dict[str, str], log_path: Path,
     with log_path.open("w") as log:
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, text=True, errors="replace",
-                                   env=env, start_new_session=True)
+                                   env=env, start_new_session=True,
+                                   preexec_fn=_stop_with_parent)
         try:
             assert process.stdout is not None
             for line in process.stdout:
@@ -255,6 +276,8 @@ def run(plan: BuildPlan, progress: Progress = _stderr) -> Path:
     check_host(plan, dib)
     assert dib is not None
     output = plan.request.output.resolve()
+    for stale in sweep_stale_work(output):
+        progress(f"removed the work directory of an earlier build that was killed: {stale}")
     work = output / f".{plan.name}.build-{os.getpid()}"
     log_path = output / f"{plan.name}.build.log"
     for role, name in plan.file_roles.items():

@@ -107,6 +107,9 @@ def _create(admin: CloudClients, name: str, path: Path, disk_format: str,
     already: loading twice does not upload twice. Returns (id, reused)."""
     existing = _find_identical(admin, name, sha256)
     if existing:
+        image = admin.conn.image.get_image(existing)
+        for tag in sorted(set(tags) - set(image.tags or ())):
+            admin.conn.image.add_tag(image, tag)
         return existing, True
     try:
         image = admin.conn.image.create_image(

@@ -31,11 +31,16 @@ def _cli(*args: str, env: dict[str, str] | None = None,
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
-def _one_line_error(result: subprocess.CompletedProcess[str], words: str) -> None:
+def _one_line_error(result: subprocess.CompletedProcess[str], words: str,
+                    progress: bool = False) -> None:
+    """A non-zero exit whose error is one line (the last); a build may print
+    progress lines before it, nothing else may."""
     assert result.returncode != 0, result.stdout
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("trove-it: error: ") and words in lines[0], lines[0]
+    errors = [line for line in lines if line.startswith("trove-it: error: ")]
+    assert errors == lines[-1:], result.stderr
+    assert words in errors[0], errors[0]
+    assert progress or len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -105,7 +110,8 @@ def test_failed_build_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     loops_before = set(Path("/sys/block").glob("loop*/loop/backing_file"))
     result = _cli("build", "--datastore", "mariadb", "--output", str(tmp_path),
                   env={"DIB_DISTRIBUTION_MIRROR": "http://127.0.0.1:9/debian"}, timeout=900)
-    _one_line_error(result, "disk-image-create failed (exit 1)")
+    _one_line_error(result, "disk-image-create failed (exit 1): E: Failed getting release "
+                            "file http://127.0.0.1:9/debian", progress=True)
     assert "log: " in result.stderr and result.stdout == ""
     assert _leftovers(tmp_path) == []
     assert set(Path("/sys/block").glob("loop*/loop/backing_file")) <= loops_before
@@ -136,4 +142,18 @@ def test_interrupted_build_leaves_nothing(tmp_path: Path) -> None:
             process.kill()
     assert process.returncode == 130, stderr
     assert stderr.strip().splitlines()[-1] == "trove-it: interrupted"
+    assert _leftovers(tmp_path) == []
+
+
+def test_build_failing_with_its_disk_attached_leaves_nothing(tmp_path: Path) -> None:
+    """A root file system too small for the content fails while DIB has the
+    image on a loop device and mounted: both are gone afterwards."""
+    _heavy()
+    cached = build.image_cache() / "debootstrap-debian-bookworm-amd64.tar.gz"
+    base = ["--base-image", "cached"] if cached.exists() else []
+    result = _cli("build", "--datastore", "mariadb", "--output", str(tmp_path),
+                  "--image-size", "2", "--no-compress", *base, timeout=1800)
+    _one_line_error(result, "disk-image-create failed", progress=True)
+    log = (tmp_path / "trove-it-mariadb-10.11-debian-bookworm.build.log").read_text()
+    assert "losetup" in log and "No space left on device" in log
     assert _leftovers(tmp_path) == []

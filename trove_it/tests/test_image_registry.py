@@ -103,9 +103,11 @@ def test_load_then_activate(selftest_admin: CloudClients, selftest_cloud: CloudD
     assert VERSION in [v["Name"] for v in listed]
     assert _default_version(selftest_admin) == version.id
 
-    again = registry.load_image(selftest_admin, built_image, "mariadb", VERSION, ["ci"])
+    again = registry.load_image(selftest_admin, built_image, "mariadb", VERSION, ["ci", "more"])
     assert again.image.reused and again.image.id == loaded.image.id
+    assert "more" in selftest_admin.conn.image.get_image(loaded.image.id).tags
     assert not again.version.created and again.version.active
+    assert set(again.version.image_tags) == {"trove-it", "ci", "more"}
 
 
 def test_refusals(selftest_admin: CloudClients, built_image: Path,
