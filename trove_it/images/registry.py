@@ -13,7 +13,7 @@ the pytest session fixtures call these same functions.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,9 +127,22 @@ def _create(admin: CloudClients, name: str, path: Path, disk_format: str,
     return str(image.id), False
 
 
+def _sha256(path: Path, record: manifests.Manifest | None) -> str:
+    return record.files["image"].sha256 if record is not None else manifests.sha256_file(path)
+
+
+def upload_if_loaded(admin: CloudClients, path: Path) -> str | None:
+    """The id of an identical image an earlier load left under its usual name."""
+    path = path.resolve()
+    return _find_identical(admin, path.stem, _sha256(path, manifests.load(path)))
+
+
 def upload(admin: CloudClients, path: Path, tags: Iterable[str] = (),
-           visibility: str = "public") -> LoadedImage:
-    """Upload an image (and its kernel and initrd when it has no partition table)."""
+           visibility: str = "public", name: str | None = None,
+           on_created: Callable[[str], None] | None = None) -> LoadedImage:
+    """Upload an image (and its kernel and initrd when it has no partition table)
+    as ``name`` (the file's stem by default); ``on_created`` hears of every Glance
+    image made, so a caller can clean up even when a later part fails."""
     path = path.resolve()
     if not path.is_file():
         raise UserError(f"--image {path}: no such file")
@@ -142,11 +155,11 @@ def upload(admin: CloudClients, path: Path, tags: Iterable[str] = (),
             raise UserError(f"{path.name} does not match its manifest: {problems[0]}")
     disk_format = _disk_format(path, record)
     tag_list = sorted(set(DEFAULT_TAGS) | set(tags))
-    name = path.stem
+    name = name or path.stem
+    created = on_created or (lambda image_id: None)
     properties = {"hw_rng_model": "virtio", "trove_it_image": path.name}
     kernel_id = ramdisk_id = None
     if record is not None:
-        sha256 = record.files["image"].sha256
         properties.update({"os_distro": record.distro, "os_version": record.release,
                            "trove_it_datastore": record.datastore,
                            "trove_it_version": record.version})
@@ -154,18 +167,22 @@ def upload(admin: CloudClients, path: Path, tags: Iterable[str] = (),
             for role, fmt in (("kernel", "aki"), ("initrd", "ari")):
                 part = record.file(role, path.parent)
                 assert part is not None
-                part_id, _ = _create(admin, f"{name}-{role}", part, fmt, fmt, tag_list,
-                                     visibility, {}, record.files[role].sha256)
+                part_id, part_reused = _create(admin, f"{name}-{role}", part, fmt, fmt,
+                                               tag_list, visibility, {},
+                                               record.files[role].sha256)
+                if not part_reused:
+                    created(part_id)
                 if role == "kernel":
                     kernel_id = part_id
                 else:
                     ramdisk_id = part_id
             properties.update({"kernel_id": str(kernel_id), "ramdisk_id": str(ramdisk_id),
                                "os_command_line": record.boot["cmdline"]})
-    else:
-        sha256 = manifests.sha256_file(path)
+    sha256 = _sha256(path, record)
     image_id, reused = _create(admin, name, path, disk_format, "bare", tag_list, visibility,
                                properties, sha256)
+    if not reused:
+        created(image_id)
     return LoadedImage(image_id, name, kernel_id, ramdisk_id, reused)
 
 
@@ -267,6 +284,26 @@ def register(admin: CloudClients, datastore: str, version: str, image_id: str,
         raise RegistrationError(f"Trove accepted {datastore} {version} but reads it back as "
                                 f"{'active' if result.active else 'inactive'}")
     return RegisteredVersion(**{**result.__dict__, "created": existing is None})
+
+
+def put_back(admin: CloudClients, datastore: str, version: str, image_id: str | None,
+             image_tags: Iterable[str], active: bool) -> RegisteredVersion:
+    """Set a version's image id (or, when None, only its tags) and active flag
+    exactly as given, to restore what an earlier ``register`` changed; verified."""
+    existing = find_version(admin, datastore, version)
+    if existing is None:
+        raise RegistrationError(f"{datastore} {version} is no longer registered")
+    patch: dict[str, Any] = {"image_tags": list(image_tags), "active": active}
+    if image_id:
+        patch["image"] = image_id
+    _call(admin, "PATCH", f"/mgmt/datastore-versions/{existing['id']}", patch,
+          what=f"restoring {datastore} {version}")
+    result = _read_back(admin, datastore, version)
+    if (result.image or None) != (image_id or None) or result.active != active:
+        raise RegistrationError(f"Trove accepted restoring {datastore} {version} but reads "
+                                f"back image {result.image or 'none'}, "
+                                f"{'active' if result.active else 'inactive'}")
+    return result
 
 
 def load_image(admin_clients: CloudClients, path: Path, datastore: str, version: str,

@@ -3,9 +3,9 @@
 A server is the instance's "VM": creating one gives it a port (its loopback
 address) and attaches its volume; deleting it stops the engine process that
 lives "on" it. The API-level checks a real nova makes before booting
-(unknown flavor or image, a flavor disk smaller than the image needs, a RAM
-quota) fail here with nova's own messages, so error-path scenarios see what
-they would see on a real cloud.
+(unknown flavor, image or availability zone, a flavor disk smaller than the
+image needs, a RAM quota) fail here with nova's own messages, so error-path
+scenarios see what they would see on a real cloud.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 API_VERSION = "2.60"
 RAM_QUOTA_MB = 51200
 INSTANCE_QUOTA = 50
+AVAILABILITY_ZONES = ("nova",)
 GB = 1024 ** 3
 
 
@@ -282,6 +283,8 @@ class ComputeDriver:
                key_name: str | None = None, scheduler_hints: dict[str, Any] | None = None,
                **_: Any) -> Server:
         flavor_obj = self.find_flavor(getattr(flavor, "id", flavor))
+        if availability_zone and availability_zone not in AVAILABILITY_ZONES:
+            raise nova_exc.BadRequest(400, "The requested availability zone is not available")
         image_id = getattr(image, "id", image)
         try:
             image_info = self.runtime.images.get(image_id)
@@ -293,6 +296,11 @@ class ComputeDriver:
                 400, f"Flavor's disk is too small for requested image. Flavor disk is "
                      f"{flavor_obj.disk * GB} bytes, minimum required by image is "
                      f"{min_disk * GB} bytes.")
+        needed = int(image_info.get("virtual_size") or image_info.get("size") or 0)
+        if flavor_obj.disk and flavor_obj.disk * GB < needed:
+            raise nova_exc.BadRequest(
+                400, f"Flavor's disk is too small for requested image. Flavor disk is "
+                     f"{flavor_obj.disk * GB} bytes, image is {needed} bytes.")
         with self._lock:
             self._check_quota(project_id, flavor_obj)
             server = Server(self, name, image_id, flavor_obj, project_id, user_id, meta or {},
@@ -306,7 +314,7 @@ class ComputeDriver:
             if bdm.get("source_type") == "volume" and bdm.get("uuid"):
                 self.runtime.volumes.attach(bdm["uuid"], server.id,
                                             bdm.get("device_name") or "/dev/vdb")
-        injected = self.runtime.faults.take_server_create_failure()
+        injected = self.runtime.faults.take_server_create_failure(name)
         if injected:
             server.fault = {"code": 500, "message": injected, "created": _now(),
                             "details": "Injected by trove-it fault injection "

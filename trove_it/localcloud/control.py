@@ -1,8 +1,9 @@
 """``/_trove_it``: the local cloud's own control endpoint (admin only).
 
 Fault injection for error-path scenarios (fail or recover a guest, fail the
-next server create), and the views a failing test's dossier needs: what a
-guest runs and where, and the tails of the server and engine logs.
+next server create, hold the next build in BUILD), and the views a failing
+test's dossier needs: what a guest runs and where, and the tails of the
+server and engine logs.
 """
 
 from __future__ import annotations
@@ -103,7 +104,14 @@ def _fail_next_create(request: webob.Request) -> webob.Response:
     _admin(request)
     spec = request_json(request) or {}
     count = int(spec.get("count", 1))
-    runtime.get().faults.fail_next_server_create(spec.get("message"), count)
+    runtime.get().faults.fail_next_server_create(spec.get("message"), count, spec.get("name"))
+    return json_response({"pending_faults": runtime.get().faults.pending()}, status=202)
+
+
+def _hold_next_build(request: webob.Request) -> webob.Response:
+    _admin(request)
+    spec = request_json(request) or {}
+    runtime.get().faults.hold_next_build(spec.get("name"))
     return json_response({"pending_faults": runtime.get().faults.pending()}, status=202)
 
 
@@ -122,5 +130,6 @@ def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
     router.add("GET", "/guests/(?P<instance_id>[^/]+)/log", _guest_log)
     router.add("GET", "/logs/server", _server_log)
     router.add("POST", "/faults/next-server-create", _fail_next_create)
+    router.add("POST", "/faults/next-build-hold", _hold_next_build)
     router.add("DELETE", "/faults", _clear_faults)
     return router

@@ -110,7 +110,7 @@ class ImageStore:
             image["status"] = "queued"
             raise
         with self._lock:
-            image.update(status="active", size=size, virtual_size=size,
+            image.update(status="active", size=size, virtual_size=_virtual_size(path, size),
                          checksum=md5.hexdigest(), os_hash_algo="sha512",
                          os_hash_value=sha512.hexdigest(), updated_at=_now())
             self._save()
@@ -223,3 +223,16 @@ def glance_client(context: Any, region_name: str | None = None) -> GlanceClient:
     from trove_it.localcloud import runtime
 
     return GlanceClient(runtime.get().images)
+
+
+QCOW2_MAGIC = b"QFI\xfb"
+
+
+def _virtual_size(path: Path, size: int) -> int:
+    """The disk size the image needs (what nova compares with a flavor's disk):
+    from the header of a qcow2 file, else the file's own size."""
+    with path.open("rb") as handle:
+        header = handle.read(32)
+    if len(header) == 32 and header[:4] == QCOW2_MAGIC:
+        return int.from_bytes(header[24:32], "big")
+    return size

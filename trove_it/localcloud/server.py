@@ -4,7 +4,8 @@ Runs the real Trove API and task manager in one eventlet process, as Trove's
 own fake mode does, with three differences that fake mode gets wrong: the
 task manager decrypts with the same key the API encrypts with, instance
 faults are persisted (the real task manager registers that callback), and
-every engine process this server started is stopped when it exits.
+every engine process this server started is stopped when it exits. The task
+manager's polls run at the local cloud's pace (see ``polling``).
 
 Usage: ``python -m trove_it.localcloud.server --config-file trove.conf``
 """
@@ -21,10 +22,11 @@ def main() -> int:
     from oslo_config import cfg as oslo_cfg
     from trove.cmd import common as trove_common
 
-    from trove_it.localcloud import runtime
+    from trove_it.localcloud import polling, runtime
 
     trove_common.initialize()  # parses sys.argv, sets up logging, rpc and the db
     conf = oslo_cfg.CONF
+    polling.install()
     rt = runtime.start(conf)
     try:
         launcher = _launch_services(conf)

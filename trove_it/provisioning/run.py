@@ -2,10 +2,11 @@
 
 The process that owns the run (pytest itself, or the xdist controller) calls
 ``provision`` before any test runs: it resolves the target (starting the
-local cloud if needed), registers the test flavors and checks each requested
-datastore version. The result is written to the run state, where every
-worker's fixtures read it. ``teardown`` removes the flavors and stops a
-local cloud this run started, unless ``--keep``.
+local cloud if needed), registers the test flavors, points the datastore
+version at the run's image (``--image``, ``--build-image``) and checks each
+requested datastore version. The result is written to the run state, where every
+worker's fixtures read it. ``teardown`` puts the datastore version back,
+removes the flavors and stops a local cloud this run started, unless ``--keep``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from trove_it import catalogue
+from trove_it.clients import CloudClients
 from trove_it.errors import UserError
 from trove_it.provisioning import datastores as ds_versions
-from trove_it.provisioning import flavors
+from trove_it.provisioning import flavors, guest_image
 from trove_it.run_state import RunState
 from trove_it.settings import Settings
 from trove_it.targets.base import Target
@@ -42,6 +44,8 @@ class RunSetup:
     fault_flavors: dict[str, str]
     created_flavors: dict[str, str] = field(default_factory=dict)
     started_local_cloud: bool = False
+    image: dict[str, Any] | None = None
+    """What ``guest_image.install`` changed (``RunImage``), for the teardown."""
 
     def to_state(self) -> dict[str, Any]:
         data = asdict(self)
@@ -53,7 +57,8 @@ class RunSetup:
                    datastores={k: DatastoreSetup(**v) for k, v in data["datastores"].items()},
                    fault_flavors=dict(data["fault_flavors"]),
                    created_flavors=dict(data.get("created_flavors", {})),
-                   started_local_cloud=bool(data.get("started_local_cloud")))
+                   started_local_cloud=bool(data.get("started_local_cloud")),
+                   image=data.get("image"))
 
     def make_target(self) -> Target:
         return target_from_state(self.target)
@@ -92,8 +97,15 @@ def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -
     else:
         ids = {}
         explicit = flavors.find_flavor(member, settings.flavor)
+    wanted_version = settings.datastore_version
+    if settings.image or settings.build_image:
+        run_image = guest_image.install(settings, target,
+                                        _current_version(target, member, settings))
+        if run_image is not None:
+            setup.image = run_image.to_state()
+            wanted_version = run_image.version
     for name in settings.datastores:
-        version = ds_versions.ensure_version(target, member, name, settings.datastore_version)
+        version = ds_versions.ensure_version(target, member, name, wanted_version)
         entry = catalogue.get(name)
         if settings.flavor is None:
             flavor_id, resize_id = ids[entry.flavor], ids.get(f"{entry.flavor}.resize")
@@ -103,6 +115,15 @@ def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -
             name=name, version=version.name, version_id=version.id, flavor_id=flavor_id,
             resize_flavor_id=resize_id,
             volume_size=max(settings.volume_size, entry.volume_size))
+
+
+def _current_version(target: Target, member: CloudClients, settings: Settings) -> str | None:
+    """The version the run would test without an image, if the cloud has one."""
+    try:
+        return ds_versions.ensure_version(target, member, settings.datastores[0],
+                                          settings.datastore_version).name
+    except UserError:
+        return None
 
 
 def teardown(settings: Settings, run_state: RunState, keep: bool = False) -> list[str]:
@@ -117,12 +138,21 @@ def teardown(settings: Settings, run_state: RunState, keep: bool = False) -> lis
     setup = RunSetup.from_state(data)
     target = setup.make_target()
     if keep:
+        if setup.image:
+            lines.append(f"kept {setup.image['datastore']} {setup.image['version']} booting "
+                         f"image {setup.image['image_id']}")
         if setup.created_flavors:
             lines.append(f"kept test flavors: {', '.join(sorted(setup.created_flavors))}")
         if setup.started_local_cloud:
             lines.append(f"kept the local cloud {settings.local_cloud}: "
                          f"'trove-it cloud down --name {settings.local_cloud}' removes it")
         return lines
+    if setup.image and target.has("admin"):
+        try:
+            guest_image.restore(target.clients("admin"), guest_image.RunImage(**setup.image))
+        except Exception as exc:  # noqa: BLE001 - the cloud may already be gone
+            lines.append(f"could not restore {setup.image['datastore']} "
+                         f"{setup.image['version']}: {exc}")
     if setup.created_flavors and target.has("admin"):
         try:
             admin = target.clients("admin")

@@ -40,9 +40,17 @@ class LocalControl:
     def recover_guest(self, instance_id: str) -> None:
         self._call("POST", f"/guests/{instance_id}/recover")
 
-    def fail_next_server_create(self, message: str | None = None, count: int = 1) -> None:
+    def fail_next_server_create(self, message: str | None = None, count: int = 1,
+                                name: str | None = None) -> None:
+        """The next server create (of the instance named ``name``, if given) goes to
+        ERROR with ``message`` as its fault."""
         self._call("POST", "/faults/next-server-create",
-                   json={"message": message, "count": count})
+                   json={"message": message, "count": count, "name": name})
+
+    def hold_next_build(self, name: str | None = None) -> None:
+        """The guest of the next instance (named ``name``, if given) stays silent from
+        the start: the instance stays in BUILD until it is deleted."""
+        self._call("POST", "/faults/next-build-hold", json={"name": name})
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")

@@ -63,7 +63,7 @@ def restore_mariadb(selftest_admin: CloudClients) -> Iterator[None]:
     if found:
         selftest_admin.trove.mgmt_ds_versions.delete(found["id"])
     for image in selftest_admin.conn.image.images(tag=["trove-it"]):
-        if image.name.startswith("trove-it-mariadb-10.11-debian-bookworm"):
+        if image.name and image.name.startswith("trove-it-mariadb-10.11-debian-bookworm"):
             selftest_admin.conn.image.delete_image(image.id, ignore_missing=True)
 
 
@@ -119,3 +119,21 @@ def test_refusals(selftest_admin: CloudClients, built_image: Path,
     built_image.with_suffix(".initrd").write_bytes(b"tampered")
     with pytest.raises(UserError, match="does not match its manifest: initrd file"):
         registry.load_image(selftest_admin, built_image, "mariadb", VERSION)
+
+
+def test_a_disk_image_without_manifest_uploads_as_is(selftest_admin: CloudClients,
+                                                    tmp_path: Path,
+                                                    restore_mariadb: None) -> None:
+    """A partitioned image from elsewhere: no kernel/initrd, format from qemu-img."""
+    if shutil.which("qemu-img") is None:
+        pytest.skip("needs qemu-img")
+    image = tmp_path / "trove-it-mariadb-10.11-debian-bookworm-plain.img"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(image), "16M"], check=True)
+    loaded = registry.load_image(selftest_admin, image, "mariadb", VERSION)
+    glance = selftest_admin.conn.image.get_image(loaded.image.id)
+    assert glance.disk_format == "raw" and not glance.kernel_id
+    assert loaded.image.kernel_id is None and loaded.version.image == loaded.image.id
+    tarball = tmp_path / "root.tar"
+    tarball.write_bytes(b"x")
+    with pytest.raises(UserError, match="is a tarball"):
+        registry.load_image(selftest_admin, tarball, "mariadb", VERSION)

@@ -104,6 +104,11 @@ class GuestAPI:
 
         return str(DBInstance.find_by(id=self.vm.instance_id).tenant_id)
 
+    def _instance_name(self) -> str:
+        from trove.instance.models import DBInstance
+
+        return str(DBInstance.find_by(id=self.vm.instance_id).name)
+
     def _internal_users(self) -> frozenset[str]:
         return self._engine().internal_users
 
@@ -124,6 +129,13 @@ class GuestAPI:
                 modules: list[dict[str, Any]] | None = None, ds_version: Any = None) -> None:
         vm = self.vm
         vm.phase = "building"
+        faults = runtime.get().faults
+        if faults.pending()["build_hold"] and faults.take_build_hold(self._instance_name()):
+            # Fault injection: a guest agent that never comes up. Nothing
+            # answers, so Trove keeps the instance in BUILD.
+            vm.failed = True
+            LOG.info("guest %s: prepare held by fault injection", vm.instance_id)
+            return
         vm.start_heartbeats()
 
         def work() -> None:

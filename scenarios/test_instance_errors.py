@@ -1,0 +1,244 @@
+"""Instances that go wrong: builds that fail and the fault they show, force
+delete of an instance stuck in BUILD or ERROR, and (local cloud only) faults
+injected into a running guest or the next server create (the old
+instance_error_create and instance_force_delete groups, §3.3 and §3.4).
+
+Every test creates what it needs and its cleanup deletes it whatever state it
+ends in (reset, then delete), so any test runs alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from trove_it import waiters
+from trove_it.clients import CloudClients
+from trove_it.expect import request
+from trove_it.instances import DatastoreUnderTest, initial_accounts, instance_body
+from trove_it.probes import DATA_SETS, Probe
+from trove_it.provisioning.run import RunSetup
+from trove_it.settings import Settings
+from trove_it.targets.base import LocalControl, Target
+
+pytestmark = pytest.mark.instance_errors
+
+FAULT_KEYS = frozenset({"message", "created", "details"})
+
+
+# ----------------------------------------------------------------- helpers
+def _show(clients: CloudClients, instance_id: str) -> dict[str, Any]:
+    return dict(request(clients, "GET", f"/instances/{instance_id}", expect=200)["instance"])
+
+
+def _fault_flavor(run_setup: RunSetup, key: str) -> str:
+    flavor = run_setup.fault_flavors.get(key)
+    if not flavor:
+        pytest.skip(f"no {key} fault flavor was registered on this target")
+    return flavor
+
+
+def _wait_error(member: CloudClients, instance_id: str, settings: Settings) -> None:
+    """ERROR is the goal here: anything but NEW or BUILD on the way fails at once."""
+    waiters.wait_for_instance(member.trove, instance_id, status="ERROR",
+                              operating_status=None, transient=("NEW", "BUILD"),
+                              timeout=settings.scaled(waiters.TIMEOUTS["build"]))
+
+
+def _wait_gone(clients: CloudClients, instance_id: str, settings: Settings) -> None:
+    waiters.wait_for_instance_gone(clients.trove, instance_id,
+                                   timeout=settings.scaled(waiters.TIMEOUTS["delete"]))
+
+
+def _assert_fault(member: CloudClients, admin: CloudClients, instance_id: str,
+                  says: str) -> None:
+    """The owner sees the fault's message but not its details (they can hold a
+    traceback); an admin sees both."""
+    owner = _show(member, instance_id).get("fault")
+    assert owner, f"instance {instance_id} is in ERROR without a fault"
+    assert set(owner) == FAULT_KEYS, f"the fault has {sorted(owner)}, not {sorted(FAULT_KEYS)}"
+    assert says in owner["message"], f"fault {owner['message']!r} does not say {says!r}"
+    assert not owner["details"], f"the owner sees the fault's details: {owner['details']!r}"
+    by_admin = _show(admin, instance_id).get("fault") or {}
+    assert by_admin.get("message") == owner["message"]
+    assert by_admin.get("details"), "an admin sees no fault details"
+
+
+def _assert_nothing_left(admin: CloudClients, instance_id: str, name: str) -> None:
+    """No server and no port of the deleted instance remain (old
+    wait_for_error_delete: Neutron ports named ``trove-<id>``)."""
+    servers = admin.conn.compute.servers(all_projects=True)
+    assert name not in {s.name for s in servers}, f"a server named {name} is still there"
+    if admin.conn.has_service("network"):
+        ports = list(admin.conn.network.ports(name=f"trove-{instance_id}"))
+        assert not ports, f"ports of {instance_id} are still there: {[p.id for p in ports]}"
+
+
+def _probe(probes: Any, instance: Any) -> Probe | None:
+    """A native-client probe, or None where there is no real server to look in."""
+    try:
+        return probes(instance)
+    except pytest.skip.Exception:
+        return None
+
+
+# ------------------------------------------------------- builds that fail
+FAILING_BUILDS = (
+    # (fault flavor, what the fault says, who checks it): §3.3 steps 1 to 5.
+    pytest.param("fault_1-1", "disk is too small for requested image", id="disk-too-small"),
+    pytest.param("fault_2-7", "Quota exceeded for ram", id="ram-over-quota"),
+)
+
+
+@pytest.mark.parametrize(("flavor_key", "says"), FAILING_BUILDS)
+def test_build_fails_with_fault(flavor_key: str, says: str, raw_create: Any,
+                                member: CloudClients, admin: CloudClients,
+                                run_setup: RunSetup, datastore: DatastoreUnderTest,
+                                settings: Settings) -> None:
+    """A create nova cannot honour is accepted (200, BUILD), then goes to ERROR
+    with a fault that says why; the instance deletes with 202 and leaves no
+    server or port behind."""
+    flavor = _fault_flavor(run_setup, flavor_key)
+    name = settings.name(f"{datastore.name}-error-{flavor_key}")
+    created = raw_create(instance_body(datastore, name, flavorRef=flavor))["instance"]
+    assert created["status"] == "BUILD"
+    _wait_error(member, created["id"], settings)
+    _assert_fault(member, admin, created["id"], says)
+
+    request(member, "DELETE", f"/instances/{created['id']}", expect=202)
+    _wait_gone(member, created["id"], settings)
+    _assert_nothing_left(admin, created["id"], name)
+
+
+# ------------------------------------------------------------ force delete
+def _stuck_in_build(raw_create: Any, target: Target, datastore: DatastoreUnderTest,
+                    settings: Settings, purpose: str) -> str:
+    """An instance certainly still in BUILD: on the local cloud its guest is held
+    silent; elsewhere the delete simply comes right after the create."""
+    name = settings.name(f"{datastore.name}-{purpose}")
+    if target.control is not None:
+        target.control.hold_next_build(name)
+    created = raw_create(instance_body(datastore, name))["instance"]
+    assert created["status"] == "BUILD"
+    control = target.control
+    if control is not None:
+        # Stuck for real: the server is up and the task manager waits on a guest
+        # that was asked to prepare and never answers.
+        waiters.wait_until(f"the guest of {created['id']} to be asked to prepare",
+                           lambda: _guest_phase(control, created["id"]) == "building",
+                           describe=lambda: _guest_phase(control, created["id"]),
+                           timeout=settings.scaled(waiters.TIMEOUTS["guest_cast"]))
+    return str(created["id"])
+
+
+def _guest_phase(control: LocalControl, instance_id: str) -> str:
+    try:
+        return str(control.guest(instance_id)["phase"])
+    except RuntimeError as exc:  # no guest yet: the server is still being created
+        if "answered 404" in str(exc):
+            return "no guest yet"
+        raise
+
+
+def _force_delete(clients: CloudClients, instance_id: str, reset: dict[str, Any],
+                  settings: Settings) -> None:
+    """reset_status, then DELETE once the instance shows its server's status
+    (on a real cloud the server may still be booting right after the create)."""
+    request(clients, "POST", f"/instances/{instance_id}/action", {"reset_status": reset},
+            expect=202)
+    waiters.wait_until(f"reset instance {instance_id} to leave BUILD",
+                       lambda: _show(clients, instance_id)["status"] != "BUILD",
+                       timeout=settings.scaled(waiters.TIMEOUTS["build"]))
+    request(clients, "DELETE", f"/instances/{instance_id}", expect=202)
+    _wait_gone(clients, instance_id, settings)
+
+
+def test_force_delete_building_instance(raw_create: Any, admin: CloudClients,
+                                        member: CloudClients, target: Target,
+                                        datastore: DatastoreUnderTest,
+                                        settings: Settings) -> None:
+    """An instance stuck in BUILD refuses a plain delete (422) but an admin's force
+    delete (reset_status, then DELETE) removes it: 202, then gone (§3.4; the old
+    runner skipped the final check as bug 1656422, which Trove 26 no longer has)."""
+    instance_id = _stuck_in_build(raw_create, target, datastore, settings, "force-delete")
+    request(member, "DELETE", f"/instances/{instance_id}", expect=422)
+    _force_delete(admin, instance_id, {}, settings)
+    request(member, "GET", f"/instances/{instance_id}", expect=404)
+
+
+def test_owner_force_delete(raw_create: Any, member: CloudClients, target: Target,
+                            datastore: DatastoreUnderTest, settings: Settings) -> None:
+    """The owner may not reset an instance's status (403: admin only) but may force
+    delete it (``reset_status`` with ``force_delete``, policy admin_or_owner)."""
+    instance_id = _stuck_in_build(raw_create, target, datastore, settings, "owner-force")
+    action = f"/instances/{instance_id}/action"
+    request(member, "POST", action, {"reset_status": {}}, expect=403)
+    _force_delete(member, instance_id, {"force_delete": True}, settings)
+
+
+def test_other_project_cannot_force_delete(raw_create: Any, alt: CloudClients,
+                                           member: CloudClients, target: Target,
+                                           datastore: DatastoreUnderTest,
+                                           settings: Settings) -> None:
+    """Another project's user gets 404 for a force delete and the instance stays."""
+    instance_id = _stuck_in_build(raw_create, target, datastore, settings, "alien-force")
+    request(alt, "POST", f"/instances/{instance_id}/action",
+            {"reset_status": {"force_delete": True}}, expect=404)
+    request(alt, "DELETE", f"/instances/{instance_id}", expect=404)
+    assert _show(member, instance_id)["status"] == "BUILD"
+
+
+# --------------------------------------------------- injected faults (local)
+@pytest.mark.fault_injection
+def test_injected_server_create_failure(raw_create: Any, local_control: LocalControl,
+                                        member: CloudClients, admin: CloudClients,
+                                        datastore: DatastoreUnderTest,
+                                        settings: Settings) -> None:
+    """A server create that fails in nova puts the instance in ERROR with nova's
+    message as its fault, and the harness's own waiter stops at once on it,
+    saying what it waited for and quoting the fault."""
+    name = settings.name(f"{datastore.name}-injected-create")
+    message = f"trove-it injected failure for {name}"
+    local_control.fail_next_server_create(message, name=name)
+    created = raw_create(instance_body(datastore, name))["instance"]
+    with pytest.raises(waiters.UnexpectedState) as failure:
+        waiters.wait_for_instance(member.trove, created["id"], trove_admin=admin.trove,
+                                  timeout=settings.scaled(waiters.TIMEOUTS["build"]))
+    text = str(failure.value)
+    assert f"instance {created['id']} to become ACTIVE/HEALTHY" in text
+    assert "went to ERROR" in text and message in text, text
+    _assert_fault(member, admin, created["id"], message)
+    assert local_control.status()["pending_faults"]["server_create"] == 0
+
+
+@pytest.mark.fault_injection
+def test_failed_guest_shows_error_then_recovers(instance_factory: Any,
+                                                local_control: LocalControl,
+                                                member: CloudClients, probes: Any,
+                                                datastore: DatastoreUnderTest,
+                                                settings: Settings) -> None:
+    """A guest whose engine dies and whose agent falls silent shows ACTIVE with
+    operating status ERROR (Trove's expired-heartbeat rule); once it recovers the
+    instance is HEALTHY again and, on a real engine, the data written before the
+    failure is still there."""
+    databases, users = initial_accounts(datastore)
+    own = instance_factory("guest-failure", databases=databases, users=users)
+    probe = _probe(probes, own)
+    if probe is not None:
+        probe.add(DATA_SETS["small"])
+
+    local_control.fail_guest(own.id)
+    waiters.wait_for_instance(member.trove, own.id, status="ACTIVE", operating_status="ERROR",
+                              operation="guest_cast", transient=("ACTIVE",),
+                              timeout=settings.scaled(waiters.TIMEOUTS["guest_cast"]))
+    if probe is not None:
+        assert not probe.ping(), f"the engine of failed guest {own.id} still answers"
+
+    local_control.recover_guest(own.id)
+    waiters.wait_for_instance(member.trove, own.id, operation="guest_cast",
+                              transient=("ACTIVE", "ACTIVE/ERROR"),
+                              timeout=settings.scaled(waiters.TIMEOUTS["guest_cast"]))
+    if probe is not None:
+        waiters.wait_until(f"the engine of {own.id} to answer again", probe.ping)
+        probe.verify(DATA_SETS["small"])
