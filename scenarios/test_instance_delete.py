@@ -15,7 +15,6 @@ with the server.
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 from pathlib import Path
@@ -32,6 +31,7 @@ from trove_it.instances import (
     initial_accounts,
     instance_body,
 )
+from trove_it.localcloud import processes
 from trove_it.settings import Settings
 from trove_it.targets.base import LocalControl, Target
 from trove_it.tracker import Tracker
@@ -88,16 +88,6 @@ def _refuses_connections(address: str, port: int) -> bool:
         return True
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 # ------------------------------------------------------------------- tests
 def test_delete(instance_factory: Any, member: CloudClients, target: Target,
                 datastore: DatastoreUnderTest, settings: Settings) -> None:
@@ -135,7 +125,7 @@ def test_delete(instance_factory: Any, member: CloudClients, target: Target,
         if guest.get("real_engine"):
             if guest.get("pid"):
                 waiters.wait_until(f"engine process {guest['pid']} to stop",
-                                   lambda: not _process_alive(int(guest["pid"])),
+                                   lambda: not processes.alive(int(guest["pid"])),
                                    operation="delete", timeout=settings.scaled(30))
             port = int(guest.get("port") or datastore.entry.port)
             assert _refuses_connections(address, port), f"{address}:{port} still answers"

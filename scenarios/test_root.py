@@ -70,6 +70,13 @@ def _settle(member: CloudClients, instance: Any) -> Any:
 
 
 # ------------------------------------------------------------------- tests
+# Trove 26's pxc root controller refuses disable_root itself (501, "not
+# supported") before the datastore gate is reached. MongoDB's and Vertica's
+# controllers mean to do the same but override ``delete`` instead of
+# ``root_delete``, so theirs never runs and the gate answers 422 as for the rest.
+DISABLE_ROOT_REFUSAL = {"pxc": 501}
+
+
 def test_root_api_offered_as_catalogued(member: CloudClients, instance: Any,
                                         datastore: DatastoreUnderTest) -> None:
     """Trove 26 gates root to mysql, mariadb and postgresql: every other datastore
@@ -80,7 +87,10 @@ def test_root_api_offered_as_catalogued(member: CloudClients, instance: Any,
     request(member, "GET", _path(instance), expect=422)
     request(member, "POST", _path(instance), expect=422)
     request(member, "POST", _path(instance), {"password": ROOT_PASSWORD}, expect=422)
-    request(member, "DELETE", _path(instance), expect=422)
+    answer = request(member, "DELETE", _path(instance),
+                     expect=DISABLE_ROOT_REFUSAL.get(datastore.name, 422))
+    if datastore.name in DISABLE_ROOT_REFUSAL:
+        assert "'disable_root' operation is not supported" in str(answer), answer
 
 
 @needs_root

@@ -282,7 +282,10 @@ def _teardown_run(config: pytest.Config) -> None:
             if target.has("admin"):
                 admin = target.clients("admin")
                 members = [target.clients(r) for r in ("member", "alt") if target.has(r)]
-                provisioned = RunSetup.from_state(data).created_flavors.values()
+                setup = RunSetup.from_state(data)
+                # The run's flavors and image uploads go with the teardown below.
+                provisioned = [*setup.created_flavors.values(),
+                               *(setup.image or {}).get("uploaded", [])]
                 leaks = find_leaks(admin, members, settings.prefix,
                                    skip_ids=[*provisioned, *kept])
                 if leaks and settings.keep:

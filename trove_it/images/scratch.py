@@ -17,19 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from trove_it.images import loops, qemu
+from trove_it.localcloud import processes
 
 OWNER = "owner.pid"
 PREFIX = "trove-it-scratch-"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def release(directory: Path) -> None:
@@ -49,7 +40,7 @@ def sweep_stale(parent: Path | None = None) -> list[Path]:
             owner = int((directory / OWNER).read_text())
         except (OSError, ValueError):
             continue
-        if owner != os.getpid() and not _alive(owner):
+        if owner != os.getpid() and not processes.alive(owner):
             release(directory)
             swept.append(directory)
     return swept

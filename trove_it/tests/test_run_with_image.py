@@ -52,6 +52,7 @@ def test_scenarios_boot_the_given_image(selftest_cloud: CloudDescriptor,
         cwd=REPO, capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "3 passed" in result.stdout, result.stdout[-2000:]
+    assert "leak check" not in result.stdout, result.stdout[-2000:]
 
     after = registry.find_version(selftest_admin, "mariadb", "10.11")
     assert after is not None
