@@ -470,9 +470,9 @@ def _limit_quota(admin: CloudClients, tracker: Tracker, project: str, **limits: 
     assert {key: shown[key] for key in limits} == limits
 
 
-def test_instance_quota_exceeded(admin: CloudClients, alt: CloudClients, raw_create: Any,
-                                 tracker: Tracker, datastore: DatastoreUnderTest,
-                                 settings: Settings) -> None:
+def test_instance_quota_exceeded(exclusive_quota: None, admin: CloudClients,
+                                 alt: CloudClients, raw_create: Any, tracker: Tracker,
+                                 datastore: DatastoreUnderTest, settings: Settings) -> None:
     """With an instance quota of 0 a create is 413 (old test_create_too_many_instances).
     The second project takes the quota change, so the owner's tests are unaffected."""
     _limit_quota(admin, tracker, alt.project_id, instances=0)
@@ -481,9 +481,9 @@ def test_instance_quota_exceeded(admin: CloudClients, alt: CloudClients, raw_cre
     assert "instances" in _message(answer)
 
 
-def test_volume_quota_exceeded(admin: CloudClients, alt: CloudClients, raw_create: Any,
-                               tracker: Tracker, datastore: DatastoreUnderTest,
-                               settings: Settings) -> None:
+def test_volume_quota_exceeded(exclusive_quota: None, admin: CloudClients,
+                               alt: CloudClients, raw_create: Any, tracker: Tracker,
+                               datastore: DatastoreUnderTest, settings: Settings) -> None:
     """With a volume quota of 3 GB a 4 GB volume is 413 (old
     test_create_instances_total_volume_exceeded)."""
     _limit_quota(admin, tracker, alt.project_id, volumes=3)

@@ -48,6 +48,13 @@ class RunState:
                 tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
                 tmp.replace(self._file)
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold a named lock of this run: for work two workers must not overlap
+        on (changing one project's quota, say)."""
+        with FileLock(str(self.dir / f"{name}.lock")):
+            yield
+
     def read(self) -> dict[str, Any]:
         try:
             return dict(json.loads(self._file.read_text()))
