@@ -218,8 +218,10 @@ def sweep_stale_work(output: Path) -> list[Path]:
         pid = work.name.rsplit("-", 1)[-1]
         if not pid.isdigit() or int(pid) == os.getpid() or Path(f"/proc/{pid}").exists():
             continue
-        loops.release_under(work)
-        shutil.rmtree(work, ignore_errors=True)
+        refused = loops.remove_released(work)
+        if refused:
+            raise UserError(f"an earlier build's work directory is still mounted: {refused}; "
+                            f"unmount it by hand (umount -R) before building again")
         swept.append(work)
     return swept
 
@@ -302,8 +304,9 @@ def run(plan: BuildPlan, progress: Progress = _stderr) -> Path:
                             f"{', '.join(missing)}; log: {log_path}")
         return _publish(plan, built, output, started)
     finally:
-        loops.release_under(work)
-        shutil.rmtree(work, ignore_errors=True)
+        refused = loops.remove_released(work)
+        if refused:
+            progress(f"warning: {refused}")
 
 
 def _publish(plan: BuildPlan, built: dict[str, Path], output: Path, started: float) -> Path:

@@ -5,13 +5,15 @@ Images are opened by attaching a loop device at the file system's offset
 (this host kernel parses no partition tables and has no device-mapper, so
 ``losetup -P`` and kpartx are not options) and mounting it. Every attach is
 undone on every exit path; ``release_under`` sweeps what a killed process
-left behind, found by the backing file or mount point path.
+left behind, found by the backing file or mount point path, and
+``remove_released`` deletes such a directory only once nothing is mounted in it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,3 +151,24 @@ def release_under(directory: Path) -> list[str]:
             _run(["losetup", "--detach", device])
             released.append(f"loop device {device}")
     return released
+
+
+def remove_released(directory: Path) -> str | None:
+    """Release what is left under ``directory``, then delete it, but only if no
+    mount remains below it and it holds no other file system: a chroot's bind
+    mounts of /dev, /proc or /sys that failed to come off would otherwise have
+    the host's own device nodes deleted. Returns why it refused, or None."""
+    if not directory.exists():
+        return None
+    release_under(directory)
+    still = mounts_under(directory)
+    if still:
+        return f"{directory} was left in place: {still[0]} is still mounted"
+    top = directory.lstat().st_dev
+    for root, dirs, _ in os.walk(directory):
+        for name in dirs:
+            path = os.path.join(root, name)
+            if os.lstat(path).st_dev != top or os.path.ismount(path):
+                return f"{directory} was left in place: {path} is another file system"
+    shutil.rmtree(directory, ignore_errors=True)
+    return None

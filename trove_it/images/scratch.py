@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,8 +27,9 @@ def release(directory: Path) -> None:
     """Stop, unmount, detach and remove everything in a scratch directory."""
     for pidfile in directory.rglob("qemu.pid"):
         qemu.kill_by_pidfile(pidfile)
-    loops.release_under(directory)
-    shutil.rmtree(directory, ignore_errors=True)
+    refused = loops.remove_released(directory)
+    if refused:
+        warnings.warn(refused, stacklevel=2)
 
 
 def sweep_stale(parent: Path | None = None) -> list[Path]:
