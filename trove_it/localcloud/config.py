@@ -77,6 +77,8 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         "",
         "[database]",
         f"connection = sqlite:///{layout.database}",
+        # A cloud's database lives as long as its run: no fsync per commit.
+        "sqlite_synchronous = False",
         "",
         "[network]",
         "network_isolation = False",

@@ -21,11 +21,13 @@ import trove.cmd  # noqa: F401  (eventlet monkey patching must come first)
 def main() -> int:
     from oslo_config import cfg as oslo_cfg
     from trove.cmd import common as trove_common
+    from trove.db.sqlalchemy import session as trove_db
 
-    from trove_it.localcloud import polling, runtime
+    from trove_it.localcloud import polling, runtime, sqlite_pool
 
     trove_common.initialize()  # parses sys.argv, sets up logging, rpc and the db
     conf = oslo_cfg.CONF
+    sqlite_pool.keep_connections_open(trove_db.get_engine())
     polling.install()
     rt = runtime.start(conf)
     try:

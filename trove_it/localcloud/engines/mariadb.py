@@ -28,6 +28,7 @@ from trove_it.localcloud.engines.base import (
     ReplicationSource,
     User,
 )
+from trove_it.localcloud.engines.connection_pool import ConnectionPool
 from trove_it.localcloud.engines.server_process import (
     ServerProcess,
     binary_fingerprint,
@@ -47,7 +48,10 @@ TEMPLATE_CLEANUP = (
     "DELETE FROM mysql.proxies_priv WHERE Host NOT IN ('localhost');",
     "FLUSH PRIVILEGES;",
 )
-TEMPLATE_VERSION = 2  # bump when TEMPLATE_CLEANUP changes
+TEMPLATE_VERSION = 3  # bump when TEMPLATE_CLEANUP or the template's options change
+# InnoDB's redo log is 96 MB by default, and every instance's data directory
+# is a copy of the template: a small log makes that copy ten times cheaper.
+INNODB_LOG_FILE_SIZE = "--innodb-log-file-size=8M"
 LOGS = {"general": "general.log", "slow_query": "slow_query.log", "error": "error.log"}
 
 
@@ -90,6 +94,8 @@ class MariaDBEngine(Engine):
         super().__init__(ctx)
         self.process = ServerProcess(ctx, "mariadbd")
         self.enabled_logs: set[str] = set()
+        self._pool: ConnectionPool[pymysql.connections.Connection] = ConnectionPool(
+            self._open, lambda conn: conn.close())
 
     @property
     def socket(self) -> Path:
@@ -107,14 +113,15 @@ class MariaDBEngine(Engine):
         mariadbd = binaries.require("mariadb", "mariadbd")
         data = scratch / "data"
         result = processes.run([install, "--no-defaults", f"--datadir={data}", "--user=root",
-                                "--auth-root-authentication-method=normal", "--skip-test-db"],
+                                "--auth-root-authentication-method=normal", "--skip-test-db",
+                                INNODB_LOG_FILE_SIZE],
                                timeout=120)
         if result.returncode != 0:
             raise EngineError("mariadb-install-db failed: " +
                               result.stderr.decode(errors="replace")[-300:])
         sql = "\n".join(TEMPLATE_CLEANUP).encode()
         boot = processes.run([mariadbd, "--no-defaults", "--user=root", f"--datadir={data}",
-                              "--bootstrap"], input_data=sql,
+                              INNODB_LOG_FILE_SIZE, "--bootstrap"], input_data=sql,
                              timeout=120)
         if boot.returncode != 0:
             raise EngineError("mariadbd --bootstrap failed: " +
@@ -128,7 +135,7 @@ class MariaDBEngine(Engine):
             f"--socket={self.socket}", f"--pid-file={ctx.run_dir / 'mariadbd.pid'}",
             f"--server-id={ctx.server_id}", f"--log-bin={ctx.data_dir / 'binlog'}",
             "--gtid-strict-mode=ON", "--log-slave-updates=ON", "--binlog-format=MIXED",
-            "--innodb-buffer-pool-size=16M", "--performance-schema=OFF",
+            "--innodb-buffer-pool-size=16M", INNODB_LOG_FILE_SIZE, "--performance-schema=OFF",
             "--skip-name-resolve", "--max-connections=100",
             f"--log-error={ctx.log_dir / LOGS['error']}",
             f"--general-log-file={ctx.log_dir / LOGS['general']}",
@@ -141,9 +148,11 @@ class MariaDBEngine(Engine):
         return argv
 
     def start(self) -> None:
+        self._pool.clear()
         self.process.start(self._argv(), ready=self._ping, timeout=90)
 
     def stop(self) -> None:
+        self._pool.clear()
         self.process.stop()
 
     def is_running(self) -> bool:
@@ -159,16 +168,17 @@ class MariaDBEngine(Engine):
             cur.execute("SELECT 1")
         return True
 
+    def _open(self, database: Any) -> pymysql.connections.Connection:
+        # A unix socket needs no TLS, and PyMySQL would otherwise build a TLS
+        # context (loading the system's CA store) for every connection.
+        return pymysql.connect(unix_socket=str(self.socket), user="root", password="",
+                               database=database, autocommit=True, connect_timeout=5,
+                               charset="utf8mb4", ssl_disabled=True)
+
     @contextmanager
     def connect(self, database: str | None = None) -> Iterator[Any]:
-        conn = pymysql.connect(unix_socket=str(self.socket), user="root", password="",
-                               database=database, autocommit=True, connect_timeout=5,
-                               charset="utf8mb4")
-        try:
-            with conn.cursor() as cur:
-                yield cur
-        finally:
-            conn.close()
+        with self._pool.connection(database) as conn, conn.cursor() as cur:
+            yield cur
 
     def execute(self, *statements: str) -> None:
         with self.connect() as cur:
@@ -212,13 +222,16 @@ class MariaDBEngine(Engine):
         self.execute(f"DROP USER IF EXISTS {account(name, host)}")
 
     def list_users(self) -> list[User]:
-        rows = self.query("SELECT User, Host FROM mysql.user ORDER BY User, Host")
-        users = []
-        for name, host in rows:
+        rows = self.query("SELECT u.User, u.Host, d.Db FROM mysql.user u LEFT JOIN mysql.db d "
+                          "ON d.User = u.User AND d.Host = u.Host ORDER BY u.User, u.Host, d.Db")
+        users: dict[tuple[str, str], User] = {}
+        for name, host, db in rows:
             if name in INTERNAL_USERS or not name:
                 continue
-            users.append(User(name, host, None, self.list_access(name, host)))
-        return users
+            user = users.setdefault((name, host), User(name, host, None, []))
+            if db and db not in SYSTEM_DATABASES and db not in user.databases:
+                user.databases.append(db)
+        return list(users.values())
 
     def list_access(self, name: str, host: str | None) -> list[str]:
         rows = self.query("SELECT DISTINCT Db FROM mysql.db WHERE User=%s AND Host=%s "

@@ -27,6 +27,7 @@ from trove_it.localcloud.engines.base import (
     ReplicationSource,
     User,
 )
+from trove_it.localcloud.engines.connection_pool import ConnectionPool
 from trove_it.localcloud.engines.server_process import (
     ServerProcess,
     binary_fingerprint,
@@ -38,6 +39,10 @@ from trove_it.localcloud.engines.server_process import (
 SYSTEM_DATABASES = frozenset({"postgres", "template0", "template1"})
 INTERNAL_USERS = frozenset({"postgres", "os_admin"})
 REPLICATION_USER = "os_repl"
+TEMPLATE_VERSION = 2  # bump when the template's initdb options change
+# Every instance's data directory is a copy of the template; 1 MB WAL
+# segments (rather than 16 MB) keep that copy small.
+WAL_SEGMENT_SIZE = "--wal-segsize=1"
 ROOT_USER = "root"
 HBA = """\
 local   all             all                                     trust
@@ -70,6 +75,8 @@ class PostgreSQLEngine(Engine):
         super().__init__(ctx)
         self.process = ServerProcess(ctx, "postgres")
         self.statement_logging = False
+        self._pool: ConnectionPool[pg8000.native.Connection] = ConnectionPool(
+            self._open, lambda conn: conn.close())
 
     @property
     def socket_dir(self) -> Path:
@@ -77,7 +84,8 @@ class PostgreSQLEngine(Engine):
 
     # lifecycle -------------------------------------------------------
     def initialize(self) -> None:
-        name = "postgresql-" + binary_fingerprint(binaries.require("postgresql", "postgres"))
+        name = f"postgresql-{TEMPLATE_VERSION}-" + \
+            binary_fingerprint(binaries.require("postgresql", "postgres"))
         template = prepare_template(self.ctx.templates, name, self._build_template)
         copy_template(template, self.ctx.data_dir, self.ctx.run_as)
         os.chmod(self.ctx.data_dir, 0o700)
@@ -88,7 +96,8 @@ class PostgreSQLEngine(Engine):
         chown_tree(scratch, self.ctx.run_as)
         result = processes.run([initdb, "-D", str(data), "-U", "postgres",
                                 "--auth-local=trust", "--auth-host=scram-sha-256",
-                                "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+                                "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+                                WAL_SEGMENT_SIZE],
                                user=self.ctx.run_as, timeout=180)
         if result.returncode != 0:
             raise EngineError("initdb failed: " + result.stderr.decode(errors="replace")[-300:])
@@ -112,9 +121,11 @@ class PostgreSQLEngine(Engine):
         return argv
 
     def start(self) -> None:
+        self._pool.clear()
         self.process.start(self._argv(), ready=self._ping, timeout=90, user=self.ctx.run_as)
 
     def stop(self) -> None:
+        self._pool.clear()
         self.process.stop()
 
     def is_running(self) -> bool:
@@ -129,7 +140,7 @@ class PostgreSQLEngine(Engine):
         self.query("SELECT 1")
         return True
 
-    def connect(self, database: str = "postgres") -> pg8000.native.Connection:
+    def _open(self, database: Any) -> pg8000.native.Connection:
         conn = pg8000.native.Connection(
             user="postgres", database=database, timeout=10,
             unix_sock=str(self.socket_dir / f".s.PGSQL.{self.port}"))
@@ -139,11 +150,8 @@ class PostgreSQLEngine(Engine):
         return conn
 
     def query(self, sql: str, database: str = "postgres", **params: Any) -> list[list[Any]]:
-        conn = self.connect(database)
-        try:
+        with self._pool.connection(database) as conn:
             return conn.run(sql, **params) or []
-        finally:
-            conn.close()
 
     def version(self) -> str:
         return str(self.query("SHOW server_version")[0][0])
@@ -158,6 +166,8 @@ class PostgreSQLEngine(Engine):
         self.query(sql)
 
     def delete_database(self, name: str) -> None:
+        # FORCE ends every session on it, pooled admin ones included.
+        self._pool.clear()
         self.query(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
 
     def list_databases(self) -> list[Database]:
@@ -184,9 +194,19 @@ class PostgreSQLEngine(Engine):
         return bool(self.query("SELECT 1 FROM pg_roles WHERE rolname = :n", n=name))
 
     def list_users(self) -> list[User]:
-        rows = self.query("SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY rolname")
-        return [User(name, None, None, self.list_access(name, None))
-                for (name,) in rows if name not in INTERNAL_USERS and name != REPLICATION_USER]
+        rows = self.query(
+            "SELECT r.rolname, d.datname FROM pg_roles r LEFT JOIN pg_database d "
+            "ON NOT d.datistemplate AND d.datname <> 'postgres' "
+            "AND has_database_privilege(r.rolname, d.datname, 'CREATE') "
+            "WHERE r.rolcanlogin ORDER BY r.rolname, d.datname")
+        users: dict[str, User] = {}
+        for name, database in rows:
+            if name in INTERNAL_USERS or name == REPLICATION_USER:
+                continue
+            user = users.setdefault(name, User(name, None, None, []))
+            if database:
+                user.databases.append(database)
+        return list(users.values())
 
     def list_access(self, name: str, host: str | None) -> list[str]:
         rows = self.query(

@@ -43,6 +43,7 @@ class RedisEngine(Engine):
         self.process = ServerProcess(ctx, "redis-server")
         self.password: str | None = None
         self.master_password: str | None = None
+        self._client: redis.Redis | None = None
         self._load_state()
 
     @property
@@ -96,6 +97,9 @@ class RedisEngine(Engine):
             except (redis.RedisError, OSError):
                 pass
         self.process.stop()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def is_running(self) -> bool:
         if not self.process.alive():
@@ -109,8 +113,16 @@ class RedisEngine(Engine):
         return bool(self.client().ping())
 
     def client(self) -> redis.Redis:
-        return redis.Redis(unix_socket_path=str(self.socket), password=self.password,
-                           socket_timeout=10, decode_responses=True)
+        """One client (with its own connection pool) while the password holds."""
+        current = self._client
+        if current is None or current.connection_pool.connection_kwargs.get("password") \
+                != self.password:
+            if current is not None:
+                current.close()
+            current = self._client = redis.Redis(
+                unix_socket_path=str(self.socket), password=self.password, socket_timeout=10,
+                decode_responses=True)
+        return current
 
     def version(self) -> str:
         return str(self.client().info("server")["redis_version"])
