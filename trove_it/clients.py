@@ -160,6 +160,12 @@ def _authorize(cloud: str, region: Any, conn: Any) -> None:
                         f"service catalog") from None
 
 
+def load_client_libraries() -> None:
+    """Import openstacksdk and troveclient (most of a second), e.g. while a cloud starts."""
+    import openstack.connection  # noqa: F401
+    from troveclient.v1 import client  # noqa: F401
+
+
 def connect(cloud: str, clouds_yaml: Path | None = None, check: bool = True) -> CloudClients:
     """Authenticate to ``cloud`` and return its clients."""
     import openstack.connection

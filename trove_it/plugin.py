@@ -77,6 +77,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[FAILED] = []
     if not _is_worker(config):
         _handle_sigterm()
+        from trove_it.provisioning import early_start
+
+        if early_start.wanted(settings, config.args, config.rootpath,
+                              bool(config.option.collectonly)):
+            early_start.launch(settings, config.stash[RUN_STATE])
 
 
 def _handle_sigterm() -> None:
@@ -131,11 +136,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
     for item in items:
         _mark_known_bugs(item)
-        datastore = _needs(item).datastore
-        if datastore is not None:
-            # Tests of one datastore share its instance: keep them on one xdist
-            # worker (--dist loadgroup, the default in pytest.ini).
-            item.add_marker(pytest.mark.xdist_group(f"datastore-{datastore}"))
 
 
 def _mark_known_bugs(item: pytest.Item) -> None:
@@ -159,6 +159,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             not _needs_cloud(session.items):
         return
     _provision(config, tie_to_parent=True)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist=loadgroup`` (the default in pytest.ini), one work unit per
+    scenario module and datastore (see ``xdist_scheduling``)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from trove_it.xdist_scheduling import make_scheduler
+
+    return make_scheduler(config, log, config.stash[SETTINGS].datastores)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -268,6 +279,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _teardown_run(config: pytest.Config) -> None:
     from trove_it.leaks import find_leaks, sweep
+    from trove_it.provisioning import early_start
     from trove_it.provisioning.run import RunSetup, teardown
 
     settings = config.stash[SETTINGS]
@@ -276,6 +288,11 @@ def _teardown_run(config: pytest.Config) -> None:
     state = run_state.read()
     data = state.get("setup")
     kept = list(state.get("kept", []))
+    if not data and state.get(early_start.STATE_KEY) and not settings.keep:
+        # Launched early, but the run ended before provisioning.
+        from trove_it.localcloud.launcher import LocalCloud
+
+        LocalCloud(state[early_start.STATE_KEY]).down()
     if data:
         target = RunSetup.from_state(data).make_target()
         try:

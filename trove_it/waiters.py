@@ -21,10 +21,11 @@ import tenacity
 from trove_it.timing import LEDGER
 
 TRANSIENT_API_RETRIES = 5
-# Poll quickly first (most local-cloud transitions take a second or two),
-# then settle at one poll a second.
-SCHEDULE = tenacity.wait_chain(*[tenacity.wait_fixed(0.2)] * 5, tenacity.wait_fixed(0.5),
-                               tenacity.wait_fixed(0.5), tenacity.wait_fixed(1.0))
+# Poll quickly first (most local-cloud transitions take well under two
+# seconds), then settle at a pace that still notices a change within half a
+# second of the API showing it: the sleep plus one request stays under 0.5 s.
+SCHEDULE = tenacity.wait_chain(*[tenacity.wait_fixed(0.1)] * 10, *[tenacity.wait_fixed(0.2)] * 5,
+                               tenacity.wait_fixed(0.4))
 
 # Default timeouts per operation, in seconds, before --timeout-scale.
 TIMEOUTS = {

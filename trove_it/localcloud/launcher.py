@@ -27,7 +27,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from trove_it.localcloud import processes
+from trove_it.localcloud import memory_disk, processes
 from trove_it.localcloud.config import CloudSettings, write_config
 from trove_it.localcloud.identity import Identity, cloud_names, write_clouds_yaml
 from trove_it.localcloud.layout import (
@@ -132,18 +132,42 @@ class LocalCloud:
 
     # ----------------------------------------------------------------- up
     def up(self, tie_to_parent: bool = False) -> CloudDescriptor:
-        """Start the cloud, or return the running one of this name."""
+        """Start the cloud and wait until it answers, or return the running one
+        of this name (waiting for it if a ``begin`` left it starting)."""
         with self._lock():
-            if self.is_running():
-                desc = self.descriptor
-                assert desc is not None
-                return desc
-            self._remove_state()
+            desc = self._live_descriptor()
+            if desc is None:
+                desc = self._launch_locked(tie_to_parent)
             try:
-                return self._start(tie_to_parent)
+                self._wait_until_ready(desc)
             except BaseException:
                 self._stop_locked()
                 raise
+            return desc
+
+    def begin(self, tie_to_parent: bool = False) -> bool:
+        """Start the server without waiting for it to answer (``up`` waits).
+
+        Returns whether this call started it (False: one of this name runs).
+        Lets a caller overlap the server's start-up with its own work.
+        """
+        with self._lock():
+            if self._live_descriptor() is not None:
+                return False
+            self._launch_locked(tie_to_parent)
+            return True
+
+    def _live_descriptor(self) -> CloudDescriptor | None:
+        desc = self.descriptor
+        return desc if desc is not None and processes.alive(desc.pid) else None
+
+    def _launch_locked(self, tie_to_parent: bool) -> CloudDescriptor:
+        self._remove_state()
+        try:
+            return self._start(tie_to_parent)
+        except BaseException:
+            self._stop_locked()
+            raise
 
     def _check_reachable_by_engines(self) -> None:
         """Engines that run as another user must be able to reach the state dir."""
@@ -169,8 +193,9 @@ class LocalCloud:
         layout.root.mkdir(parents=True, mode=0o755)
         os.chmod(layout.root, 0o755)
         os.chmod(layout.root.parent, 0o755)
-        for path in (layout.objects, layout.images, layout.instances):
+        for path in (layout.objects, layout.images):
             path.mkdir(mode=0o755)
+        memory_disk.place_instances(layout.instances, layout.root)
         cidr = self.network_cidr or self._pick_cidr()
         settings = CloudSettings(self.name, layout, _free_port(), cidr, debug=self.debug)
         identity = Identity.generate()
@@ -179,7 +204,6 @@ class LocalCloud:
         self._restore_database()
         write_clouds_yaml(layout.clouds_yaml, self.name, settings.auth_url, identity)
         self._process = self._launch(tie_to_parent)
-        self._wait_until_ready(settings)
         desc = CloudDescriptor(
             name=self.name, state_dir=str(layout.root), url=settings.url, port=settings.port,
             pid=self._process.pid, network_cidr=cidr, clouds_yaml=str(layout.clouds_yaml),
@@ -239,19 +263,21 @@ class LocalCloud:
             death_signal=signal.SIGTERM if tie_to_parent else 0, new_session=True)
         return proc
 
-    def _wait_until_ready(self, settings: CloudSettings) -> None:
-        assert self._process is not None
+    def _wait_until_ready(self, desc: CloudDescriptor) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
+            if not processes.alive(desc.pid):
+                status = ""
+                if self._process is not None and self._process.poll() is not None:
+                    status = f" with status {self._process.returncode}"
                 raise CloudError(
-                    f"the local cloud server exited with status {self._process.returncode} "
-                    f"during start-up; see {self.layout.server_log}:\n"
+                    f"the local cloud server exited{status} during start-up; see "
+                    f"{self.layout.server_log}:\n"
                     f"{_tail(self.layout.root / 'server.out', 5)}\n"
                     f"{_tail(self.layout.server_log, 10)}")
-            if _http_ok(f"{settings.url}/identity") and _http_ok(f"{settings.url}/"):
+            if _http_ok(f"{desc.url}/identity") and _http_ok(f"{desc.url}/"):
                 return
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise CloudError(f"the local cloud did not answer within {START_TIMEOUT:.0f}s; "
                          f"see {self.layout.server_log}")
 
@@ -262,11 +288,14 @@ class LocalCloud:
             self._stop_locked()
 
     def _stop_locked(self) -> None:
+        """Kill the server outright: everything it holds is removed next, and its
+        engines die with it (each asked the kernel for SIGKILL when it does).
+        A graceful stop would only wait for idle client connections to close."""
         pid = processes.read_pidfile(self.layout.server_pidfile)
         if self._process is not None:
             pid = self._process.pid
         if pid is not None and processes.alive(pid):
-            processes.terminate(pid, timeout=STOP_TIMEOUT)
+            processes.terminate(pid, timeout=STOP_TIMEOUT, sig=signal.SIGKILL)
         if self._process is not None:
             try:
                 self._process.wait(timeout=5)
@@ -278,6 +307,7 @@ class LocalCloud:
         self._remove_state()
 
     def _remove_state(self) -> None:
+        memory_disk.remove_instances(self.layout.instances)
         if self.layout.root.exists():
             shutil.rmtree(self.layout.root, ignore_errors=True)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-DEFAULT_INTERVAL = 0.25
+DEFAULT_INTERVAL = 0.1
 
 
 def install(interval: float = DEFAULT_INTERVAL) -> None:

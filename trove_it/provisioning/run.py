@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from trove_it import catalogue
-from trove_it.clients import CloudClients
+from trove_it.clients import CloudClients, load_client_libraries
 from trove_it.errors import UserError
 from trove_it.provisioning import datastores as ds_versions
-from trove_it.provisioning import flavors, guest_image
+from trove_it.provisioning import early_start, flavors, guest_image, quota_usage
 from trove_it.run_state import RunState
 from trove_it.settings import Settings
 from trove_it.targets.base import Target
@@ -68,7 +68,11 @@ def provision(settings: Settings, run_state: RunState, tie_to_parent: bool) -> R
     with run_state.locked() as state:
         if "setup" in state:
             return RunSetup.from_state(state["setup"])
+        if early_start.STATE_KEY in state:
+            load_client_libraries()  # while the early-launched cloud is still starting
         target, started = resolve_target(settings, tie_to_parent)
+        started = started or (target.kind == "local" and state.get(
+            early_start.STATE_KEY) == settings.local_cloud)
         setup = RunSetup(target=target_to_state(target), datastores={}, fault_flavors={},
                          started_local_cloud=started)
         # Record the cloud before anything else can fail, so teardown stops it.
@@ -97,6 +101,8 @@ def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -
     else:
         ids = {}
         explicit = flavors.find_flavor(member, settings.flavor)
+    if admin is not None:
+        quota_usage.prime(admin, [target.clients(r) for r in ("member", "alt") if target.has(r)])
     wanted_version = settings.datastore_version
     if settings.image or settings.build_image:
         run_image = guest_image.install(settings, target,

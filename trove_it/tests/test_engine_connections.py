@@ -137,11 +137,12 @@ def test_postgresql_engine_reuses_its_admin_connection(engine_root: Path) -> Non
         engine.create_database(Database("pooled"))
         engine.create_user(User("pool_user", None, "pw-1", ["pooled"]))
         assert {u.name: u.databases for u in engine.list_users()} == {"pool_user": ["pooled"]}
-        # Dropping a database ends pooled sessions on it; later calls still work.
-        engine.delete_database("pooled")
-        engine.create_database(Database("pooled"))
-        engine.grant("pool_user", None, ["pooled"])
-        assert {u.name: u.databases for u in engine.list_users()} == {"pool_user": ["pooled"]}
+        # Deleting a user visits every database (template1 included); no session
+        # may stay behind there, or CREATE DATABASE (a copy of template1) fails.
+        engine.delete_user("pool_user", None)
+        engine.create_database(Database("pooled2"))
+        engine.create_user(User("pool_user", None, "pw-2", ["pooled2"]))
+        assert {u.name: u.databases for u in engine.list_users()} == {"pool_user": ["pooled2"]}
     finally:
         engine.destroy()
 

@@ -114,9 +114,13 @@ class Engine(abc.ABC):
         self.stop()
         self.start()
 
+    def kill(self) -> None:
+        """Stop at once, without a clean shutdown: the data is about to go."""
+        self.stop()
+
     def destroy(self) -> None:
         """Stop the server and remove everything the instance owned."""
-        self.stop()
+        self.kill()
         shutil.rmtree(self.ctx.root, ignore_errors=True)
 
     @property

@@ -155,6 +155,10 @@ class MariaDBEngine(Engine):
         self._pool.clear()
         self.process.stop()
 
+    def kill(self) -> None:
+        self._pool.clear()
+        self.process.kill()
+
     def is_running(self) -> bool:
         if not self.process.alive():
             return False

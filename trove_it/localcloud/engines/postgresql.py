@@ -39,6 +39,7 @@ from trove_it.localcloud.engines.server_process import (
 SYSTEM_DATABASES = frozenset({"postgres", "template0", "template1"})
 INTERNAL_USERS = frozenset({"postgres", "os_admin"})
 REPLICATION_USER = "os_repl"
+ADMIN_DATABASE = "postgres"
 TEMPLATE_VERSION = 2  # bump when the template's initdb options change
 # Every instance's data directory is a copy of the template; 1 MB WAL
 # segments (rather than 16 MB) keep that copy small.
@@ -128,6 +129,10 @@ class PostgreSQLEngine(Engine):
         self._pool.clear()
         self.process.stop()
 
+    def kill(self) -> None:
+        self._pool.clear()
+        self.process.kill()
+
     def is_running(self) -> bool:
         if not self.process.alive():
             return False
@@ -149,7 +154,16 @@ class PostgreSQLEngine(Engine):
         conn.run("SET default_transaction_read_only = off")
         return conn
 
-    def query(self, sql: str, database: str = "postgres", **params: Any) -> list[list[Any]]:
+    def query(self, sql: str, database: str = ADMIN_DATABASE, **params: Any) -> list[list[Any]]:
+        if database != ADMIN_DATABASE:
+            # Only the admin database's sessions are kept: an idle session in
+            # a user database (or template1) would block CREATE and DROP
+            # DATABASE, which need it to have no other sessions.
+            conn = self._open(database)
+            try:
+                return conn.run(sql, **params) or []
+            finally:
+                conn.close()
         with self._pool.connection(database) as conn:
             return conn.run(sql, **params) or []
 
@@ -166,8 +180,6 @@ class PostgreSQLEngine(Engine):
         self.query(sql)
 
     def delete_database(self, name: str) -> None:
-        # FORCE ends every session on it, pooled admin ones included.
-        self._pool.clear()
         self.query(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
 
     def list_databases(self) -> list[Database]:

@@ -101,6 +101,12 @@ class RedisEngine(Engine):
             self._client.close()
             self._client = None
 
+    def kill(self) -> None:
+        self.process.kill()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def is_running(self) -> bool:
         if not self.process.alive():
             return False

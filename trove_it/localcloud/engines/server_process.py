@@ -12,6 +12,7 @@ import hashlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -122,10 +123,10 @@ class ServerProcess:
         raise EngineError(f"{self.name} did not accept connections within {timeout:.0f}s: "
                           f"{self.tail()}")
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = 30.0, sig: int = signal.SIGTERM) -> None:
         pid = self.pid()
         if pid is not None:
-            processes.terminate(pid, timeout=timeout)
+            processes.terminate(pid, timeout=timeout, sig=sig)
         if self._proc is not None:
             try:
                 self._proc.wait(timeout=5)
@@ -133,6 +134,10 @@ class ServerProcess:
                 pass
             self._proc = None
         self.ctx.pidfile.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        """SIGKILL: for a server whose data is being thrown away."""
+        self.stop(timeout=5.0, sig=signal.SIGKILL)
 
     def tail(self, lines: int = 5) -> str:
         try:
