@@ -19,6 +19,7 @@ import pytest
 from trove_it import gating, markers
 from trove_it.errors import UserError
 from trove_it.masking import mask
+from trove_it.run_counts import CREATED
 from trove_it.run_state import RunState
 from trove_it.settings import OPTIONS, Settings, SettingsError, from_pytest_config
 from trove_it.timing import LEDGER
@@ -32,6 +33,7 @@ PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 DOSSIER = pytest.StashKey[str]()
 DOSSIER_SECTION = "Captured stdout: trove-it dossier"
 WAITS_PROPERTY = "trove_it_waits"
+CREATED_PROPERTY = "trove_it_created"
 
 
 # ------------------------------------------------------------------ options
@@ -77,11 +79,32 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[FAILED] = []
     if not _is_worker(config):
         _handle_sigterm()
-        from trove_it.provisioning import early_start
+        _plan_clouds(config, settings)
 
-        if early_start.wanted(settings, config.args, config.rootpath,
-                              bool(config.option.collectonly)):
-            early_start.launch(settings, config.stash[RUN_STATE])
+
+def _plan_clouds(config: pytest.Config, settings: Settings) -> None:
+    """Decide between one cloud and a cloud per xdist worker (``provisioning/slots``),
+    and start the local clouds' servers now if provisioning will want them."""
+    from trove_it.provisioning import early_start, slots
+
+    run_state = config.stash[RUN_STATE]
+    workers = slots.worker_count(config)
+    names = [settings.local_cloud]
+    if slots.wants_worker_clouds(settings, workers):
+        with run_state.locked() as state:
+            state[slots.STATE_KEY] = True
+        names = [slots.cloud_name(settings, slot) for slot in slots.worker_slots(workers)]
+    if early_start.wanted(settings, config.args, config.rootpath,
+                          bool(config.option.collectonly)):
+        early_start.launch(names, run_state)
+
+
+def worker_slot(config: pytest.Config) -> str:
+    """The provisioning slot this process tests (see ``provisioning/slots``)."""
+    from trove_it.provisioning import slots
+
+    worker_id = _workerinput(config).get("workerid")
+    return slots.slot_for(config.stash[RUN_STATE].read(), worker_id)
 
 
 def _handle_sigterm() -> None:
@@ -161,40 +184,30 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _provision(config, tie_to_parent=True)
 
 
-@pytest.hookimpl(optionalhook=True, tryfirst=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under ``--dist=loadgroup`` (the default in pytest.ini), one work unit per
-    scenario module and datastore (see ``xdist_scheduling``)."""
-    if config.getvalue("dist") != "loadgroup":
-        return None
-    from trove_it.xdist_scheduling import make_scheduler
-
-    return make_scheduler(config, log, config.stash[SETTINGS].datastores)
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    from trove_it.provisioning import slots
+
     config = node.config
+    if config.stash[RUN_STATE].read().get(slots.STATE_KEY):
+        return  # each worker provisions its own cloud
     needs = any(i.startswith("scenarios/") and "test_image" not in i for i in ids)
-    if needs and "setup" not in config.stash[RUN_STATE].read():
+    if needs:
         _provision(config, tie_to_parent=True)
 
 
 def _provision(config: pytest.Config, tie_to_parent: bool) -> None:
-
     from trove_it.provisioning.run import provision
 
     settings = config.stash[SETTINGS]
     try:
-        setup = provision(settings, config.stash[RUN_STATE], tie_to_parent)
+        provision(settings, config.stash[RUN_STATE], tie_to_parent)
     except UserError as exc:
         _teardown_run(config)
         raise pytest.UsageError(mask(str(exc))) from None
     except BaseException:
         _teardown_run(config)
         raise
-    target = setup.make_target()
-    config.stash[SUMMARY].append(f"target: {target.description}; run id {settings.run_id}")
 
 
 # ----------------------------------------------------------------- reports
@@ -206,6 +219,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     waits = LEDGER.drain()
     if waits:
         report.user_properties.append((WAITS_PROPERTY, waits))
+    created = CREATED.drain()
+    if created:
+        report.user_properties.append((CREATED_PROPERTY, created))
     if report.failed and call.excinfo is not None and \
             call.excinfo.errisinstance(pytest.skip.Exception) is False:
         item.config.stash[FAILED].append(item.nodeid)
@@ -234,7 +250,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for key, value in report.user_properties:
         if key == WAITS_PROPERTY:
             entries: list[Any] = list(value)  # type: ignore[call-overload]
-            LEDGER.merge([(str(op), float(seconds), bool(ok)) for op, seconds, ok in entries])
+            LEDGER.merge([(str(op), float(seconds), bool(ok), float(notice))
+                          for op, seconds, ok, notice in entries])
+        elif key == CREATED_PROPERTY:
+            CREATED.merge({str(k): int(v) for k, v in dict(value).items()})  # type: ignore[call-overload]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -250,6 +269,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
     deselected = config.stash[DESELECTED]
     if deselected.total:
         lines += list(deselected.lines())
+    created = CREATED.line()
+    if created:
+        lines.append(created)
     waits = LEDGER.lines()
     if waits:
         lines.append("time spent waiting, per operation:")
@@ -272,50 +294,26 @@ def any_test_failed(config: pytest.Config) -> bool:
 
 # ----------------------------------------------------------------- the end
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _is_worker(session.config):
+    config = session.config
+    if _is_worker(config):
+        from trove_it.provisioning import finish, slots
+
+        slot = worker_slot(config)
+        if slot != slots.SHARED:
+            finish.finish_slot(config.stash[SETTINGS], config.stash[RUN_STATE], slot)
         return
-    _teardown_run(session.config)
+    _teardown_run(config)
 
 
 def _teardown_run(config: pytest.Config) -> None:
-    from trove_it.leaks import find_leaks, sweep
-    from trove_it.provisioning import early_start
-    from trove_it.provisioning.run import RunSetup, teardown
+    """Finish every slot of the run and put what the user should see in the summary."""
+    from trove_it.provisioning import finish
 
     settings = config.stash[SETTINGS]
     run_state = config.stash[RUN_STATE]
     summary = config.stash[SUMMARY]
-    state = run_state.read()
-    data = state.get("setup")
-    kept = list(state.get("kept", []))
-    if not data and state.get(early_start.STATE_KEY) and not settings.keep:
-        # Launched early, but the run ended before provisioning.
-        from trove_it.localcloud.launcher import LocalCloud
-
-        LocalCloud(state[early_start.STATE_KEY]).down()
-    if data:
-        target = RunSetup.from_state(data).make_target()
-        try:
-            if target.has("admin"):
-                admin = target.clients("admin")
-                members = [target.clients(r) for r in ("member", "alt") if target.has(r)]
-                setup = RunSetup.from_state(data)
-                # The run's flavors and image uploads go with the teardown below.
-                provisioned = [*setup.created_flavors.values(),
-                               *(setup.image or {}).get("uploaded", [])]
-                leaks = find_leaks(admin, members, settings.prefix,
-                                   skip_ids=[*provisioned, *kept])
-                if leaks and settings.keep:
-                    summary.append(f"--keep: left {len(leaks)} resources named "
-                                   f"{settings.prefix}*")
-                elif leaks:
-                    summary.append(f"leak check: {len(leaks)} leftovers of this run found; "
-                                   f"removing them:")
-                    summary.extend(f"  {leak.describe()}" for leak in leaks)
-                    for leak, error in sweep(leaks):
-                        summary.append(f"  could not remove {leak.describe()}: {error}")
-        except Exception as exc:  # noqa: BLE001 - report, then still tear down
-            summary.append(f"leak check failed: {type(exc).__name__}: {exc}")
-        summary.extend(teardown(settings, run_state, keep=settings.keep or bool(kept)))
-    if not (settings.keep or kept):
-        run_state.remove()
+    for slot, data in sorted(run_state.read().get("setups", {}).items()):
+        where = "" if slot == "shared" else f" (worker {slot})"
+        summary.append(f"target: {data['target']['description']}{where}; "
+                       f"run id {settings.run_id}")
+    summary.extend(finish.finish_run(settings, run_state))

@@ -88,6 +88,8 @@ def wait(what: str, observe: Callable[[], Observation], done: Callable[[Observat
     last: list[Observation] = []
     api_errors = [0]
     next_progress = [start + 10.0]
+    # When the last two answers came: the awaited change happened between them.
+    answered: list[float] = []
 
     def attempt() -> Observation:
         try:
@@ -100,6 +102,8 @@ def wait(what: str, observe: Callable[[], Observation], done: Callable[[Observat
         api_errors[0] = 0
         last.append(obs)
         del last[:-1]
+        answered.append(time.monotonic())
+        del answered[:-2]
         return obs
 
     def check(obs: Observation) -> bool:
@@ -131,7 +135,8 @@ def wait(what: str, observe: Callable[[], Observation], done: Callable[[Observat
     except BaseException:
         LEDGER.record(operation, time.monotonic() - start, ok=False)
         raise
-    LEDGER.record(operation, time.monotonic() - start, ok=True)
+    notice = answered[-1] - answered[-2] if len(answered) == 2 else 0.0
+    LEDGER.record(operation, time.monotonic() - start, ok=True, notice=notice)
     return result
 
 

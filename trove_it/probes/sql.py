@@ -6,6 +6,7 @@ in the probe's database (the helper database).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -71,13 +72,36 @@ class SqlProbe(Probe):
                 return []
 
 
+@functools.cache
+def _mysql_connection_class() -> Any:
+    """PyMySQL's Connection, sharing one opportunistic TLS context.
+
+    PyMySQL builds a TLS context (loading the system's CA store) for every
+    connection it opens, whether the server offers TLS or not; a probe opens
+    many short connections, so that was most of its CPU. The context PyMySQL
+    builds first is kept and handed to every later connection: the same
+    settings, built once.
+    """
+    pymysql = require_module("pymysql", "PyMySQL")
+    shared: list[Any] = []
+
+    class Connection(pymysql.connections.Connection):  # type: ignore[name-defined]
+        def _create_ssl_ctx(self, sslp: Any) -> Any:
+            if sslp:
+                return super()._create_ssl_ctx(sslp)
+            if not shared:
+                shared.append(super()._create_ssl_ctx(sslp))
+            return shared[0]
+
+    return Connection
+
+
 class MySQLProbe(SqlProbe):
     def connect(self) -> Any:
-        pymysql = require_module("pymysql", "PyMySQL")
         creds = self.credentials
-        return pymysql.connect(host=self.host, port=self.port, user=creds.user,
-                               password=creds.password or "", database=creds.database,
-                               connect_timeout=10, read_timeout=60, write_timeout=60)
+        return _mysql_connection_class()(
+            host=self.host, port=self.port, user=creds.user, password=creds.password or "",
+            database=creds.database, connect_timeout=10, read_timeout=60, write_timeout=60)
 
     def _missing_table(self, exc: Exception) -> bool:
         return getattr(exc, "args", [None])[0] == 1146

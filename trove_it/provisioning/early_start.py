@@ -42,15 +42,17 @@ def wanted(settings: Settings, args: Sequence[str], rootpath: Path, collect_only
             and not settings.build_image and runs_scenarios(args, rootpath))
 
 
-def launch(settings: Settings, run_state: RunState) -> None:
-    """Begin starting the local cloud; failures are left for provisioning to report."""
+def launch(names: Sequence[str], run_state: RunState) -> None:
+    """Begin starting these local clouds; failures are left for provisioning to
+    report. The run state lists each one this run started."""
     from trove_it.localcloud.launcher import CloudError, LocalCloud
 
-    try:
-        started = LocalCloud(settings.local_cloud).begin(tie_to_parent=True)
-    except (CloudError, OSError):
-        return  # provisioning starts it again and says what is wrong
-    if started:
-        with run_state.locked() as state:
-            state[STATE_KEY] = settings.local_cloud
+    for name in names:
+        try:
+            started = LocalCloud(name).begin(tie_to_parent=True)
+        except (CloudError, OSError):
+            continue  # provisioning starts it again and says what is wrong
+        if started:
+            with run_state.locked() as state:
+                state.setdefault(STATE_KEY, []).append(name)
 

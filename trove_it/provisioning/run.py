@@ -18,7 +18,7 @@ from trove_it import catalogue
 from trove_it.clients import CloudClients, load_client_libraries
 from trove_it.errors import UserError
 from trove_it.provisioning import datastores as ds_versions
-from trove_it.provisioning import early_start, flavors, guest_image, quota_usage
+from trove_it.provisioning import early_start, flavors, guest_image, quota_usage, slots
 from trove_it.run_state import RunState
 from trove_it.settings import Settings
 from trove_it.targets.base import Target
@@ -44,6 +44,8 @@ class RunSetup:
     fault_flavors: dict[str, str]
     created_flavors: dict[str, str] = field(default_factory=dict)
     started_local_cloud: bool = False
+    local_cloud: str | None = None
+    """The local cloud's name, when the target is one."""
     image: dict[str, Any] | None = None
     """What ``guest_image.install`` changed (``RunImage``), for the teardown."""
 
@@ -58,30 +60,45 @@ class RunSetup:
                    fault_flavors=dict(data["fault_flavors"]),
                    created_flavors=dict(data.get("created_flavors", {})),
                    started_local_cloud=bool(data.get("started_local_cloud")),
-                   image=data.get("image"))
+                   local_cloud=data.get("local_cloud"), image=data.get("image"))
 
     def make_target(self) -> Target:
         return target_from_state(self.target)
 
 
-def provision(settings: Settings, run_state: RunState, tie_to_parent: bool) -> RunSetup:
-    with run_state.locked() as state:
-        if "setup" in state:
-            return RunSetup.from_state(state["setup"])
-        if early_start.STATE_KEY in state:
+def provision(settings: Settings, run_state: RunState, tie_to_parent: bool,
+              slot: str = slots.SHARED) -> RunSetup:
+    """Provision ``slot`` once (whoever asks first), or return what was provisioned."""
+    with run_state.exclusive(f"provision-{slot}"):
+        existing = setup_of(run_state, slot)
+        if existing is not None:
+            return existing
+        name = slots.cloud_name(settings, slot)
+        launched = name in run_state.read().get(early_start.STATE_KEY, [])
+        if launched:
             load_client_libraries()  # while the early-launched cloud is still starting
-        target, started = resolve_target(settings, tie_to_parent)
-        started = started or (target.kind == "local" and state.get(
-            early_start.STATE_KEY) == settings.local_cloud)
+        target, started = resolve_target(settings, tie_to_parent, local_name=name)
+        local = target.kind == "local"
         setup = RunSetup(target=target_to_state(target), datastores={}, fault_flavors={},
-                         started_local_cloud=started)
+                         started_local_cloud=started or (local and launched),
+                         local_cloud=name if local else None)
         # Record the cloud before anything else can fail, so teardown stops it.
-        state["setup"] = setup.to_state()
+        _record(run_state, slot, setup)
         try:
             _provision_datastores(settings, target, setup)
         finally:
-            state["setup"] = setup.to_state()
+            _record(run_state, slot, setup)
         return setup
+
+
+def setup_of(run_state: RunState, slot: str) -> RunSetup | None:
+    data = run_state.read().get("setups", {}).get(slot)
+    return RunSetup.from_state(data) if data else None
+
+
+def _record(run_state: RunState, slot: str, setup: RunSetup) -> None:
+    with run_state.locked() as state:
+        state.setdefault("setups", {})[slot] = setup.to_state()
 
 
 def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -> None:
@@ -132,16 +149,12 @@ def _current_version(target: Target, member: CloudClients, settings: Settings) -
         return None
 
 
-def teardown(settings: Settings, run_state: RunState, keep: bool = False) -> list[str]:
-    """Undo the run's provisioning (unless resources were kept, which need it);
+def teardown(settings: Settings, setup: RunSetup, keep: bool = False) -> list[str]:
+    """Undo one slot's provisioning (unless resources were kept, which need it);
     returns lines worth showing the user."""
     from trove_it import deletion
 
     lines: list[str] = []
-    data = run_state.read().get("setup")
-    if not data:
-        return lines
-    setup = RunSetup.from_state(data)
     target = setup.make_target()
     if keep:
         if setup.image:
@@ -150,8 +163,14 @@ def teardown(settings: Settings, run_state: RunState, keep: bool = False) -> lis
         if setup.created_flavors:
             lines.append(f"kept test flavors: {', '.join(sorted(setup.created_flavors))}")
         if setup.started_local_cloud:
-            lines.append(f"kept the local cloud {settings.local_cloud}: "
-                         f"'trove-it cloud down --name {settings.local_cloud}' removes it")
+            lines.append(f"kept the local cloud {setup.local_cloud}: "
+                         f"'trove-it cloud down --name {setup.local_cloud}' removes it")
+        return lines
+    if setup.started_local_cloud and setup.local_cloud:
+        # The whole cloud goes: its flavors and images with it.
+        from trove_it.localcloud.launcher import LocalCloud
+
+        LocalCloud(setup.local_cloud).down()
         return lines
     if setup.image and target.has("admin"):
         try:
@@ -166,8 +185,4 @@ def teardown(settings: Settings, run_state: RunState, keep: bool = False) -> lis
                 deletion.delete_flavor(admin, flavor_id)
         except Exception as exc:  # noqa: BLE001 - the cloud may already be gone
             lines.append(f"could not remove test flavors: {exc}")
-    if setup.started_local_cloud:
-        from trove_it.localcloud.launcher import LocalCloud
-
-        LocalCloud(settings.local_cloud).down()
     return lines

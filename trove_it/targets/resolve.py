@@ -30,12 +30,13 @@ def _cloud_names(clouds_yaml: Path | None) -> set[str]:
                         f"{str(exc).splitlines()[0][:200]}") from None
 
 
-def resolve_local(settings: Settings, tie_to_parent: bool) -> tuple[Target, bool]:
-    """Start (or find) the local cloud; returns the target and whether we started it."""
+def resolve_local(name: str, tie_to_parent: bool) -> tuple[Target, bool]:
+    """Start (or find) the local cloud ``name``; returns the target and whether we
+    started it."""
     from trove_it.localcloud.identity import cloud_names
     from trove_it.localcloud.launcher import CloudError, LocalCloud
 
-    cloud = LocalCloud(settings.local_cloud)
+    cloud = LocalCloud(name)
     started = False
     if not cloud.is_running():
         try:
@@ -46,7 +47,7 @@ def resolve_local(settings: Settings, tie_to_parent: bool) -> tuple[Target, bool
         started = True
     desc = cloud.descriptor
     if desc is None:
-        raise UserError(f"the local cloud {settings.local_cloud} vanished while starting")
+        raise UserError(f"the local cloud {name} vanished while starting")
     names = cloud_names(desc.name)
     target = Target(
         kind="local", description=f"local cloud {desc.name} at {desc.url}",
@@ -93,10 +94,12 @@ def resolve_devstack(settings: Settings) -> Target:
                     "provisioning a new devstack is not implemented yet")
 
 
-def resolve_target(settings: Settings, tie_to_parent: bool) -> tuple[Target, bool]:
-    """The run's target; the flag says whether this call started a local cloud."""
+def resolve_target(settings: Settings, tie_to_parent: bool,
+                   local_name: str | None = None) -> tuple[Target, bool]:
+    """The run's target; the flag says whether this call started a local cloud.
+    ``local_name`` overrides ``--local-cloud`` (a worker's own cloud)."""
     if settings.cloud == "local":
-        return resolve_local(settings, tie_to_parent)
+        return resolve_local(local_name or settings.local_cloud, tie_to_parent)
     if settings.cloud == "devstack":
         return resolve_devstack(settings), False
     return resolve_existing(settings), False

@@ -115,6 +115,18 @@ def test_mariadb_engine_reuses_its_admin_connection(engine_root: Path) -> None:
         after = int(engine.query("SHOW GLOBAL STATUS LIKE 'Connections'")[0][1])
         assert users == {"pool_user": ["pooled"]}
         assert after - before <= 1, f"{after - before} new connections for 60 guest calls"
+        # The harness's MySQL probe shares one TLS context between connections.
+        from trove_it.probes import Credentials
+        from trove_it.probes.sql import MySQLProbe
+
+        probe = MySQLProbe("127.93.0.7", 3306, Credentials("pool_user", "pw-1", "pooled"))
+        first, second = probe.connect(), probe.connect()
+        try:
+            assert first.ctx is second.ctx and first.ctx is not None
+        finally:
+            first.close()
+            second.close()
+        assert probe.ping()
         engine.restart()  # the old connections are gone with the old server
         assert engine.is_running()
         assert [d.name for d in engine.list_databases()] == ["pooled"]

@@ -1,6 +1,7 @@
 """The plugin end to end, in child pytest runs against a local cloud that
 outlives them: the leak check, the failure dossier, --keep-on-failure with
-``trove-it cleanup``, JUnit output, and xdist provisioning once.
+``trove-it cleanup``, JUnit output, xdist provisioning a shared cloud once and
+a cloud of each worker's own otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from trove_it.clients import CloudClients, connect
 from trove_it.localcloud.identity import cloud_names
 from trove_it.localcloud.launcher import LocalCloud
-from trove_it.localcloud.layout import CloudDescriptor
+from trove_it.localcloud.layout import CloudDescriptor, default_state_root
 from trove_it.tests.conftest import require_engine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,3 +108,29 @@ def test_xdist_provisions_once_and_passes(shared_cloud: CloudDescriptor) -> None
     assert result.returncode == 0, output[-3000:]
     assert output.count("target: local cloud") == 1, "provisioning ran more than once"
     assert " passed" in output
+
+
+def test_xdist_gives_each_worker_its_own_cloud_and_removes_them() -> None:
+    """With -n 2 and no cloud running, each worker tests a local cloud of its own
+    (so no worker queues on another's server), and the run removes them all."""
+    require_engine("postgresql")
+    name = f"trove-it-workers-{secrets.token_hex(3)}"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
+         "--datastore=mysql,postgresql", f"--local-cloud={name}", "scenarios/test_api.py"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    output = result.stdout
+    assert result.returncode == 0, output[-3000:]
+    for worker in ("gw0", "gw1"):
+        assert f"target: local cloud {name}-{worker} at " in output, output[-3000:]
+        assert f"(worker {worker})" in output
+        assert not (default_state_root() / f"{name}-{worker}").exists()
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and
+                name in _cmdline(p)], "a server or engine of the workers' clouds is left"
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

@@ -9,6 +9,7 @@ standard port, with their own data directory under the instance directory.
 from __future__ import annotations
 
 import abc
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,14 +134,8 @@ class Engine(abc.ABC):
         """The server's own version string."""
 
     def disk_used_bytes(self) -> int:
-        total = 0
-        for path in self.ctx.data_dir.rglob("*"):
-            try:
-                if path.is_file():
-                    total += path.stat().st_size
-            except OSError:
-                continue
-        return total
+        """Bytes in the data directory (Trove asks on every instance show)."""
+        return _tree_size(str(self.ctx.data_dir))
 
     # databases -------------------------------------------------------
     def create_database(self, database: Database) -> None:
@@ -231,3 +226,20 @@ class Engine(abc.ABC):
     def enable_log(self, name: str, enabled: bool) -> bool:
         """Switch a user log on or off; True when a restart is needed."""
         return False
+
+
+def _tree_size(path: str) -> int:
+    total = 0
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                total += _tree_size(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                total += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+    return total

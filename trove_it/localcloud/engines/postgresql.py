@@ -146,8 +146,10 @@ class PostgreSQLEngine(Engine):
         return True
 
     def _open(self, database: Any) -> pg8000.native.Connection:
+        # No TLS over the unix socket: pg8000 would otherwise build a TLS
+        # context (loading the system's CA store) for every connection.
         conn = pg8000.native.Connection(
-            user="postgres", database=database, timeout=10,
+            user="postgres", database=database, timeout=10, ssl_context=False,
             unix_sock=str(self.socket_dir / f".s.PGSQL.{self.port}"))
         # The guest administers a read-only source too (accounts, settings);
         # read-only applies to users, as in Trove's guest.
