@@ -31,7 +31,7 @@ from trove_it.instances import (
     initial_accounts,
     instance_body,
 )
-from trove_it.localcloud import processes
+from trove_it.localcloud.lifecycle import processes
 from trove_it.settings import Settings
 from trove_it.targets.base import LocalControl, Target
 from trove_it.tracker import Tracker

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from trove_it import waiters
 from trove_it.clients import connect
-from trove_it.localcloud import processes
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.identity import cloud_names
-from trove_it.localcloud.launcher import LocalCloud
+from trove_it.localcloud.lifecycle import processes
+from trove_it.localcloud.lifecycle.launcher import LocalCloud
 
 NAME = "trove-it-bench"
 CIDR = "127.92.0.0/16"

@@ -88,36 +88,35 @@ class Sampler:
     def sample(self) -> None:
         parents: dict[int, int] = {}
         stats: dict[int, tuple[float, str]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
                 continue
-            pid = int(entry)
+            pid = int(name)
             try:
                 stat = Path(f"/proc/{pid}/stat").read_text()
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
             except OSError:
                 continue
             fields = stat.rsplit(")", 1)[1].split()
             parents[pid] = int(fields[1])
             cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-            stats[pid] = (cpu, cmdline.decode(errors="replace"))
+            stats[pid] = (cpu, raw.decode(errors="replace"))
         for pid, (cpu, cmdline) in stats.items():
             chain = self._ancestors(pid, parents)
             if self.root not in chain and pid != self.root:
                 continue
-            entry = self.seen.setdefault(pid, ProcessCpu(self._kind(pid, cmdline, chain,
-                                                                    stats)))
-            entry.seconds = max(entry.seconds, cpu)
+            seen = self.seen.setdefault(pid, ProcessCpu(self._kind(cmdline, chain, stats)))
+            seen.seconds = max(seen.seconds, cpu)
 
     @staticmethod
     def _ancestors(pid: int, parents: dict[int, int]) -> list[int]:
-        chain = []
+        chain: list[int] = []
         while pid in parents and pid > 1 and len(chain) < 64:
             pid = parents[pid]
             chain.append(pid)
         return chain
 
-    def _kind(self, pid: int, cmdline: str, chain: list[int],
+    def _kind(self, cmdline: str, chain: list[int],
               stats: dict[int, tuple[float, str]]) -> str:
         if "trove_it.localcloud.server" in cmdline:
             return "server"
@@ -217,7 +216,7 @@ def report_scaling(repeat: int) -> None:
 
 
 def report_cold(repeat: int) -> None:
-    from trove_it.localcloud.launcher import LocalCloud
+    from trove_it.localcloud.lifecycle.launcher import LocalCloud
 
     cold = median_run(max(repeat, 3), COLD_TEST, "--datastore=mysql")
     print(f"one test from cold ({COLD_TEST}, starting its own local cloud): "

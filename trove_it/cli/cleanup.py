@@ -11,7 +11,7 @@ import argparse
 
 from trove_it.clients import CloudClients
 from trove_it.errors import UserError
-from trove_it.localcloud.layout import DEFAULT_NAME
+from trove_it.localcloud.lifecycle.layout import DEFAULT_NAME
 from trove_it.settings import RUN_ID_PATTERN
 
 
@@ -39,7 +39,7 @@ def _clients(args: argparse.Namespace) -> tuple[CloudClients, list[CloudClients]
         admin_name = args.os_cloud_admin or f"{args.os_cloud}-admin"
         return connect(admin_name), [connect(args.os_cloud)]
     from trove_it.localcloud.identity import cloud_names
-    from trove_it.localcloud.launcher import LocalCloud
+    from trove_it.localcloud.lifecycle.launcher import LocalCloud
 
     cloud = LocalCloud(args.local_cloud)
     desc = cloud.descriptor

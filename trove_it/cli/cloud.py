@@ -17,8 +17,8 @@ from pathlib import Path
 from trove_it.errors import UserError
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.identity import cloud_names
-from trove_it.localcloud.launcher import LocalCloud
-from trove_it.localcloud.layout import DEFAULT_NAME
+from trove_it.localcloud.lifecycle.launcher import LocalCloud
+from trove_it.localcloud.lifecycle.layout import DEFAULT_NAME
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,7 +60,7 @@ def _cloud(args: argparse.Namespace) -> LocalCloud:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from trove_it.localcloud.launcher import CloudError
+    from trove_it.localcloud.lifecycle.launcher import CloudError
 
     for engine in ("mariadb", "postgresql", "redis"):
         reason = binaries.unavailable_reason(engine)

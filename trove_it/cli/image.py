@@ -18,7 +18,7 @@ from trove_it.clients import CloudClients
 from trove_it.errors import UserError
 from trove_it.images import plan as plans
 from trove_it.images import registry, support
-from trove_it.localcloud.layout import DEFAULT_NAME
+from trove_it.localcloud.lifecycle.layout import DEFAULT_NAME
 
 DEFAULT_OUTPUT = Path("build/images")
 
@@ -126,7 +126,7 @@ def admin_clients(os_cloud: str | None, local_cloud: str) -> CloudClients:
     if os_cloud:
         return connect(os_cloud)
     from trove_it.localcloud.identity import cloud_names
-    from trove_it.localcloud.launcher import LocalCloud
+    from trove_it.localcloud.lifecycle.launcher import LocalCloud
 
     cloud = LocalCloud(local_cloud)
     descriptor = cloud.descriptor if cloud.is_running() else None

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from trove_it.images import loops, qemu
-from trove_it.localcloud import processes
+from trove_it.localcloud.lifecycle import processes
 
 OWNER = "owner.pid"
 PREFIX = "trove-it-scratch-"

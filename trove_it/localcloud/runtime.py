@@ -11,15 +11,18 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from trove_it.localcloud.compute import ComputeDriver
+from trove_it.localcloud.drivers.compute import ComputeDriver
+from trove_it.localcloud.drivers.image import ImageStore
+from trove_it.localcloud.drivers.network import NetworkDriver
+from trove_it.localcloud.drivers.objectstore import ObjectStore
+from trove_it.localcloud.drivers.volume import VolumeDriver
+from trove_it.localcloud.endpoints.tokens import TokenStore
+from trove_it.localcloud.engines.host import EngineHost
 from trove_it.localcloud.faults import Faults
+from trove_it.localcloud.guest.host import GuestHost
+from trove_it.localcloud.guest.registry import GuestRegistry
 from trove_it.localcloud.identity import Identity
-from trove_it.localcloud.image import ImageStore
-from trove_it.localcloud.layout import StateLayout
-from trove_it.localcloud.network import NetworkDriver
-from trove_it.localcloud.objectstore import ObjectStore
-from trove_it.localcloud.tokens import TokenStore
-from trove_it.localcloud.volume import VolumeDriver
+from trove_it.localcloud.lifecycle.layout import StateLayout
 
 LOG = logging.getLogger(__name__)
 
@@ -43,10 +46,14 @@ def register_options(conf: Any) -> None:
 
 
 class Runtime:
-    def __init__(self, conf: Any):
-        from trove_it.localcloud.engines.host import EngineHost
-        from trove_it.localcloud.guest.registry import GuestRegistry
+    """The composition root: builds every driver and hands each its collaborators.
 
+    Nothing below imports this module except the entry points that Trove and
+    paste call by name (``trove_clients``, the endpoints), which look the
+    running instance up with ``get()``.
+    """
+
+    def __init__(self, conf: Any):
         options = conf.trove_it
         self.conf = conf
         self.name: str = options.name
@@ -61,8 +68,17 @@ class Runtime:
         self.images = ImageStore(self.layout.images)
         self.objects = ObjectStore(self.layout.objects)
         self.engines = EngineHost(self.layout)
-        self.compute = ComputeDriver(self)
-        self.guests = GuestRegistry(self)
+        self.guests = GuestRegistry(GuestHost(
+            engines=self.engines, objects=self.objects, faults=self.faults,
+            heartbeat_interval=self.heartbeat_interval, public_url=self.public_url,
+            address_of=self.network.address_of, volume_gb_of=self.volumes.size_attached_to,
+            flavor_of=self._flavor_of, instance_dir=self.layout.instance_dir))
+        self.compute = ComputeDriver(self.network, self.volumes, self.images, self.faults,
+                                     events=self.guests)
+
+    def _flavor_of(self, server_id: str) -> dict[str, Any] | None:
+        server = self.compute.servers.get(server_id)
+        return server.flavor if server is not None else None
 
     def prepare(self) -> None:
         self.images.ensure_seed(owner=self.identity.admin.project_id)

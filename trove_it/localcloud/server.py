@@ -23,7 +23,8 @@ def main() -> int:
     from trove.cmd import common as trove_common
     from trove.db.sqlalchemy import session as trove_db
 
-    from trove_it.localcloud import polling, runtime, sqlite_pool
+    from trove_it.localcloud import runtime
+    from trove_it.localcloud.lifecycle import polling, sqlite_pool
 
     trove_common.initialize()  # parses sys.argv, sets up logging, rpc and the db
     conf = oslo_cfg.CONF

@@ -45,7 +45,7 @@ def wanted(settings: Settings, args: Sequence[str], rootpath: Path, collect_only
 def launch(names: Sequence[str], run_state: RunState) -> None:
     """Begin starting these local clouds; failures are left for provisioning to
     report. The run state lists each one this run started."""
-    from trove_it.localcloud.launcher import CloudError, LocalCloud
+    from trove_it.localcloud.lifecycle.launcher import CloudError, LocalCloud
 
     for name in names:
         try:

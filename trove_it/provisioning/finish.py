@@ -70,7 +70,7 @@ def finish_run(settings: Settings, run_state: RunState) -> list[str]:
     state = run_state.read()
     provisioned = {data.get("local_cloud") for data in state.get("setups", {}).values()}
     if not settings.keep:
-        from trove_it.localcloud.launcher import LocalCloud
+        from trove_it.localcloud.lifecycle.launcher import LocalCloud
 
         for name in state.get(early_start.STATE_KEY, []):
             if name not in provisioned:

@@ -168,7 +168,7 @@ def teardown(settings: Settings, setup: RunSetup, keep: bool = False) -> list[st
         return lines
     if setup.started_local_cloud and setup.local_cloud:
         # The whole cloud goes: its flavors and images with it.
-        from trove_it.localcloud.launcher import LocalCloud
+        from trove_it.localcloud.lifecycle.launcher import LocalCloud
 
         LocalCloud(setup.local_cloud).down()
         return lines

@@ -33,7 +33,7 @@ def worker_count(config: Any) -> int:
 def wants_worker_clouds(settings: Settings, workers: int) -> bool:
     if settings.cloud != "local" or workers < 2:
         return False
-    from trove_it.localcloud.launcher import LocalCloud
+    from trove_it.localcloud.lifecycle.launcher import LocalCloud
 
     # A cloud the user started (and reuses by name) is shared, as without xdist.
     return not LocalCloud(settings.local_cloud).is_running()

@@ -34,7 +34,7 @@ def resolve_local(name: str, tie_to_parent: bool) -> tuple[Target, bool]:
     """Start (or find) the local cloud ``name``; returns the target and whether we
     started it."""
     from trove_it.localcloud.identity import cloud_names
-    from trove_it.localcloud.launcher import CloudError, LocalCloud
+    from trove_it.localcloud.lifecycle.launcher import CloudError, LocalCloud
 
     cloud = LocalCloud(name)
     started = False

@@ -16,8 +16,8 @@ import pytest
 from trove_it.clients import CloudClients, connect
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.identity import cloud_names
-from trove_it.localcloud.launcher import LocalCloud
-from trove_it.localcloud.layout import CloudDescriptor, default_state_root
+from trove_it.localcloud.lifecycle.launcher import LocalCloud
+from trove_it.localcloud.lifecycle.layout import CloudDescriptor, default_state_root
 
 SELFTEST_CLOUD = "trove-it-selftest"
 SELFTEST_CIDR = "127.91.0.0/16"

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from trove_it.localcloud.identity import cloud_names
-from trove_it.localcloud.launcher import LocalCloud
-from trove_it.localcloud.layout import default_state_dir
+from trove_it.localcloud.lifecycle.launcher import LocalCloud
+from trove_it.localcloud.lifecycle.layout import default_state_dir
 from trove_it.run_state import runs_root
 from trove_it.tests.conftest import require_engine
 

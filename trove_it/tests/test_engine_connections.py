@@ -17,7 +17,7 @@ import pytest
 from trove_it.localcloud.engines.base import Database, EngineContext, User
 from trove_it.localcloud.engines.connection_pool import ConnectionPool
 from trove_it.localcloud.engines.host import engine_templates, unprivileged_user
-from trove_it.localcloud.layout import default_state_root
+from trove_it.localcloud.lifecycle.layout import default_state_root
 from trove_it.tests.conftest import require_engine
 
 
@@ -164,7 +164,7 @@ def test_trove_sqlite_engine_keeps_its_connections_and_their_events(tmp_path: Pa
     from oslo_db.sqlalchemy import engines
     from sqlalchemy import pool, text
 
-    from trove_it.localcloud.sqlite_pool import keep_connections_open
+    from trove_it.localcloud.lifecycle.sqlite_pool import keep_connections_open
 
     engine = engines.create_engine(f"sqlite:///{tmp_path / 'trove.sqlite'}",
                                    sqlite_synchronous=False)

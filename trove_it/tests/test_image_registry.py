@@ -19,7 +19,7 @@ from trove_it.clients import CloudClients
 from trove_it.errors import UserError
 from trove_it.images import manifest, registry
 from trove_it.localcloud.identity import cloud_names
-from trove_it.localcloud.layout import CloudDescriptor
+from trove_it.localcloud.lifecycle.layout import CloudDescriptor
 
 VERSION = "10.11.90-trove-it-selftest"
 

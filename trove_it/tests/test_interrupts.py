@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from trove_it.clients import connect
-from trove_it.localcloud import processes
 from trove_it.localcloud.identity import cloud_names
-from trove_it.localcloud.launcher import LocalCloud
-from trove_it.localcloud.layout import CloudDescriptor, StateLayout, default_state_dir
+from trove_it.localcloud.lifecycle import processes
+from trove_it.localcloud.lifecycle.launcher import LocalCloud
+from trove_it.localcloud.lifecycle.layout import CloudDescriptor, StateLayout, default_state_dir
 from trove_it.tests.conftest import require_engine
 from trove_it.tests.sockets import listening, listening_on_port
 

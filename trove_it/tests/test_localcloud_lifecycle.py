@@ -17,8 +17,8 @@ import pytest
 from trove_it import waiters
 from trove_it.clients import CloudClients
 from trove_it.instances import address_of
-from trove_it.localcloud import processes
-from trove_it.localcloud.layout import CloudDescriptor
+from trove_it.localcloud.lifecycle import processes
+from trove_it.localcloud.lifecycle.layout import CloudDescriptor
 from trove_it.probes import DATA_SETS, Credentials, Probe
 from trove_it.probes.sql import MySQLProbe, PostgreSQLProbe
 from trove_it.tests.conftest import require_engine

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from swiftclient import exceptions as swift_exc
 
-from trove_it.localcloud.bootstrap import SQLITE_MAX, clamp_rules
+from trove_it.localcloud.drivers.image import ImageStore
+from trove_it.localcloud.drivers.network import AddressPool
+from trove_it.localcloud.drivers.objectstore import ObjectStore, SwiftConnection
 from trove_it.localcloud.engines.base import User
 from trove_it.localcloud.guest import shapes
 from trove_it.localcloud.guest.logs import CONTAINER, USER, GuestLog, LogDef
 from trove_it.localcloud.guest.replication import transaction_order
-from trove_it.localcloud.image import ImageStore
-from trove_it.localcloud.network import AddressPool
-from trove_it.localcloud.objectstore import ObjectStore, SwiftConnection
+from trove_it.localcloud.lifecycle.bootstrap import SQLITE_MAX, clamp_rules
 
 
 def test_address_pool_skips_gateway_and_reuses_released() -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from trove_it import waiters
 from trove_it.localcloud.identity import cloud_names
-from trove_it.localcloud.layout import CloudDescriptor
+from trove_it.localcloud.lifecycle.layout import CloudDescriptor
 from trove_it.tests.conftest import require_engine
 
 

@@ -18,8 +18,8 @@ import pytest
 
 from trove_it.clients import CloudClients, connect
 from trove_it.localcloud.identity import cloud_names
-from trove_it.localcloud.launcher import LocalCloud
-from trove_it.localcloud.layout import CloudDescriptor, default_state_root
+from trove_it.localcloud.lifecycle.launcher import LocalCloud
+from trove_it.localcloud.lifecycle.layout import CloudDescriptor, default_state_root
 from trove_it.tests.conftest import require_engine
 
 REPO = Path(__file__).resolve().parents[2]

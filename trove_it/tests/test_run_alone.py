@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from trove_it.localcloud.launcher import LocalCloud
+from trove_it.localcloud.lifecycle.launcher import LocalCloud
 from trove_it.tests.conftest import require_engine
 
 REPO = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ import pytest
 
 from trove_it.clients import CloudClients
 from trove_it.images import registry
-from trove_it.localcloud.layout import CloudDescriptor
+from trove_it.localcloud.lifecycle.layout import CloudDescriptor
 from trove_it.tests.conftest import require_engine
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,11 +13,11 @@ import os
 import pwd
 from pathlib import Path
 
-from trove_it.localcloud import processes
 from trove_it.localcloud.datastores import SERVED, ServedDatastore
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.engines.base import Engine, EngineContext
-from trove_it.localcloud.layout import StateLayout, default_state_root
+from trove_it.localcloud.lifecycle import processes
+from trove_it.localcloud.lifecycle.layout import StateLayout, default_state_root
 
 LOG = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import pymysql
 
-from trove_it.localcloud import processes
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.engines.base import (
     Database,
@@ -35,6 +34,7 @@ from trove_it.localcloud.engines.server_process import (
     copy_template,
     prepare_template,
 )
+from trove_it.localcloud.lifecycle import processes
 
 LOG = logging.getLogger(__name__)
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})

@@ -18,7 +18,6 @@ from typing import Any
 
 import pg8000.native
 
-from trove_it.localcloud import processes
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.engines.base import (
     Database,
@@ -35,6 +34,7 @@ from trove_it.localcloud.engines.server_process import (
     copy_template,
     prepare_template,
 )
+from trove_it.localcloud.lifecycle import processes
 
 SYSTEM_DATABASES = frozenset({"postgres", "template0", "template1"})
 INTERNAL_USERS = frozenset({"postgres", "os_admin"})

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from trove_it.localcloud import processes
 from trove_it.localcloud.engines.base import EngineContext, EngineError
+from trove_it.localcloud.lifecycle import processes
 
 
 def chown_tree(path: Path, user: str | None) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from trove_it.localcloud import runtime
+from trove_it.localcloud.drivers.objectstore import ObjectStore, SwiftConnection, account_for
 from trove_it.localcloud.engines.base import (
     Database,
     Engine,
@@ -24,11 +24,10 @@ from trove_it.localcloud.engines.base import (
     NotSupported,
     User,
 )
-from trove_it.localcloud.guest import conductor, shapes
+from trove_it.localcloud.guest import conductor, replication, shapes
 from trove_it.localcloud.guest.logs import SYS, GuestLog, log_defs
 from trove_it.localcloud.guest.modules import ModuleStore
 from trove_it.localcloud.guest.vm import HEALTHY, SHUTDOWN, GuestVM
-from trove_it.localcloud.objectstore import SwiftConnection, account_for
 
 LOG = logging.getLogger(__name__)
 HOSTED_USERS = ("mysql", "mariadb", "percona", "pxc")
@@ -65,20 +64,16 @@ def _as_guest_errors(cls: type) -> type:
     return cls
 
 
-def guest_client(context: Any, id: str, manager: str | None = None) -> GuestAPI:
-    """Trove's ``remote_guest_client`` factory."""
-    return GuestAPI(context, runtime.get().guests.vm(id))
-
-
 def _password() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _swift_for_location(location: str) -> tuple[SwiftConnection, str, str]:
+def _swift_for_location(objects: ObjectStore, location: str
+                        ) -> tuple[SwiftConnection, str, str]:
     """Split ``.../v1/AUTH_<project>/<container>/<object>`` into its parts."""
     parts = urlparse(location).path.rstrip("/").split("/")
     account, container, name = parts[-3], parts[-2], parts[-1]
-    return SwiftConnection(runtime.get().objects, account), container, name
+    return SwiftConnection(objects, account), container, name
 
 
 @_as_guest_errors
@@ -97,7 +92,7 @@ class GuestAPI:
 
     def _swift(self) -> SwiftConnection:
         project = getattr(self.context, "project_id", None) or self._instance_tenant()
-        return SwiftConnection(runtime.get().objects, account_for(project))
+        return SwiftConnection(self.vm.host.objects, account_for(project))
 
     def _instance_tenant(self) -> str:
         from trove.instance.models import DBInstance
@@ -129,7 +124,7 @@ class GuestAPI:
                 modules: list[dict[str, Any]] | None = None, ds_version: Any = None) -> None:
         vm = self.vm
         vm.phase = "building"
-        faults = runtime.get().faults
+        faults = self.vm.host.faults
         if faults.pending()["build_hold"] and faults.take_build_hold(self._instance_name()):
             # Fault injection: a guest agent that never comes up. Nothing
             # answers, so Trove keeps the instance in BUILD.
@@ -186,7 +181,8 @@ class GuestAPI:
             self.vm.log("prepare: this datastore has no users; ignored the request")
 
     def _restore(self, engine: Engine, backup_info: dict[str, Any]) -> None:
-        swift, container, name = _swift_for_location(backup_info["location"])
+        swift, container, name = _swift_for_location(self.vm.host.objects,
+                                                      backup_info["location"])
         headers = swift.head_object(container, name)
         scratch = self.vm.scratch_file(".restore")
         try:
@@ -251,11 +247,7 @@ class GuestAPI:
                 "used": round(used_bytes / GB, 3)}
 
     def _volume_size_gb(self) -> int:
-        rt = runtime.get()
-        for volume in rt.volumes.volumes.values():
-            if any(a["server_id"] == self.vm.server_id for a in volume.attachments):
-                return volume.size
-        return 0
+        return self.vm.host.volume_gb_of(self.vm.server_id) if self.vm.server_id else 0
 
     def resize_fs(self, device_path: str | None = None, mount_point: str | None = None,
                   online: bool = False) -> None:
@@ -273,10 +265,8 @@ class GuestAPI:
         return {"mem_total": self._flavor_value("ram"), "num_cpus": self._flavor_value("vcpus")}
 
     def _flavor_value(self, key: str) -> Any:
-        rt = runtime.get()
-        if self.vm.server_id and self.vm.server_id in rt.compute.servers:
-            return rt.compute.servers[self.vm.server_id].flavor[key]
-        return None
+        flavor = self.vm.host.flavor_of(self.vm.server_id) if self.vm.server_id else None
+        return flavor.get(key) if flavor else None
 
     def get_diagnostics(self) -> dict[str, Any]:
         description = self.vm.describe()
@@ -422,7 +412,7 @@ class GuestAPI:
                     "X-Object-Meta-Trove-It-Metadata": _encode_metadata(metadata),
                     "X-Object-Meta-Parent-Location": str(parent)})
             size = scratch.stat().st_size
-            base = backup_info.get("swift_url") or runtime.get().public_url + \
+            base = backup_info.get("swift_url") or self.vm.host.public_url + \
                 f"/object-store/v1/{swift.account}"
             location = f"{base.rstrip('/')}/{container}/{name}"
             conductor.update_backup(vm.instance_id, backup_id, state="COMPLETED",
@@ -450,29 +440,23 @@ class GuestAPI:
 
     def get_replication_snapshot(self, snapshot_info: dict[str, Any] | None = None,
                                  replica_source_config: Any = None) -> dict[str, Any]:
-        from trove_it.localcloud.guest import replication
-
-        return replication.take_snapshot(self, snapshot_info or {})
+        return replication.take_snapshot(
+            self.vm, self._engine(), snapshot_info or {},
+            lambda info: self.run_backup(info, self._swift()), self.get_volume_info())
 
     def attach_replication_slave(self, snapshot: dict[str, Any], replica_config: Any = None
                                  ) -> None:
         self._attach_from_snapshot(self._engine(), snapshot)
 
     def _attach_from_snapshot(self, engine: Engine, snapshot: dict[str, Any]) -> None:
-        from trove_it.localcloud.guest import replication
-
-        replication.attach_from_snapshot(self, engine, snapshot)
+        replication.attach_from_snapshot(self.vm, engine, snapshot)
 
     def get_replica_context(self) -> dict[str, Any]:
-        from trove_it.localcloud.guest import replication
-
-        return replication.replica_context(self)
+        return replication.replica_context(self.vm, self._engine())
 
     def attach_replica(self, replica_info: dict[str, Any], slave_config: Any = None,
                        restart: bool = False) -> None:
-        from trove_it.localcloud.guest import replication
-
-        replication.attach(self, replica_info)
+        replication.attach(self.vm, self._engine(), replica_info)
 
     def detach_replica(self, for_failover: bool = False) -> dict[str, Any] | None:
         engine = self._engine()
@@ -502,9 +486,7 @@ class GuestAPI:
         return len(txn.split(",")) if txn else 0
 
     def get_last_txn(self) -> list[Any]:
-        from trove_it.localcloud.guest import replication
-
-        return replication.last_txn(self)
+        return replication.last_txn(self.vm, self._engine())
 
     def get_latest_txn_id(self) -> str | None:
         return self._engine().last_transaction()

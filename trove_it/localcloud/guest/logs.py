@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trove_it.localcloud.objectstore import SwiftConnection
+from trove_it.localcloud.drivers.objectstore import SwiftConnection
 
 SYS = "SYS"
 USER = "USER"

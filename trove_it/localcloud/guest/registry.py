@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import shutil
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from trove_it.localcloud.guest.agent import GuestAPI
+from trove_it.localcloud.guest.host import GuestHost
 from trove_it.localcloud.guest.vm import GuestVM
 
 if TYPE_CHECKING:
-    from trove_it.localcloud.compute import Server
-    from trove_it.localcloud.runtime import Runtime
+    from trove_it.localcloud.drivers.compute import Server
 
 
 class GuestRegistry:
-    def __init__(self, runtime: Runtime):
-        self.runtime = runtime
+    """The guests, and what happens to them when nova acts on their servers."""
+
+    def __init__(self, host: GuestHost):
+        self.host = host
         self._vms: dict[str, GuestVM] = {}
         self._lock = threading.Lock()
 
@@ -23,8 +26,12 @@ class GuestRegistry:
         with self._lock:
             vm = self._vms.get(instance_id)
             if vm is None:
-                vm = self._vms[instance_id] = GuestVM(self.runtime, instance_id)
+                vm = self._vms[instance_id] = GuestVM(self.host, instance_id)
             return vm
+
+    def api(self, context: Any, instance_id: str) -> GuestAPI:
+        """The guest agent API Trove calls for this instance."""
+        return GuestAPI(context, self.vm(instance_id))
 
     def find(self, instance_id: str) -> GuestVM | None:
         return self._vms.get(instance_id)
@@ -47,7 +54,7 @@ class GuestRegistry:
             vm = self._vms.pop(instance_id, None) if instance_id else None
         if vm is not None:
             vm.destroy()
-        shutil.rmtree(self.runtime.layout.instance_dir(server.id), ignore_errors=True)
+        shutil.rmtree(self.host.instance_dir(server.id), ignore_errors=True)
 
     def shutdown(self) -> None:
         for vm in self.all():

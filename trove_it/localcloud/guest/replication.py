@@ -10,12 +10,11 @@ reads.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from trove_it.localcloud.engines.base import Engine, ReplicationSource
-
-if TYPE_CHECKING:
-    from trove_it.localcloud.guest.agent import GuestAPI
+from trove_it.localcloud.guest.vm import GuestVM
 
 
 def _strategy(manager: str) -> str:
@@ -24,9 +23,8 @@ def _strategy(manager: str) -> str:
     return str(cfg.CONF.get(manager).replication_strategy or "")
 
 
-def _master_ref(api: GuestAPI) -> dict[str, Any]:
-    engine = api._engine()
-    return {"host": api.vm.address, "port": engine.port}
+def _master_ref(vm: GuestVM, engine: Engine) -> dict[str, Any]:
+    return {"host": vm.address, "port": engine.port}
 
 
 def _replica_conf(engine: Engine) -> dict[str, Any]:
@@ -35,21 +33,23 @@ def _replica_conf(engine: Engine) -> dict[str, Any]:
             "replication_user": {"name": user, "password": password}}
 
 
-def take_snapshot(api: GuestAPI, snapshot_info: dict[str, Any]) -> dict[str, Any]:
-    engine = api._engine()
+def take_snapshot(vm: GuestVM, engine: Engine, snapshot_info: dict[str, Any],
+                  backup: Callable[[dict[str, Any]], dict[str, Any]],
+                  volume: dict[str, Any]) -> dict[str, Any]:
+    """On the source: back up (unless cinder snapshots do it) and hand out the
+    replication account; ``backup`` stores and reports the snapshot's backup."""
     engine.set_read_only(False)
     metadata: dict[str, Any] = {}
     if snapshot_info.get("storage_driver") != "cinder" and snapshot_info.get("id"):
-        metadata = api.run_backup(snapshot_info, api._swift())
-    volume = api.get_volume_info()
+        metadata = backup(snapshot_info)
     conf = _replica_conf(engine)
     conf["log_position"].update({k: v for k, v in metadata.items() if k in ("gtid", "lsn")})
-    api.vm.log(f"replication snapshot {snapshot_info.get('id')} taken")
+    vm.log(f"replication snapshot {snapshot_info.get('id')} taken")
     return {
-        "dataset": {"datastore_manager": api.vm.manager, "dataset_size": volume["used"],
+        "dataset": {"datastore_manager": vm.manager, "dataset_size": volume["used"],
                     "volume_size": volume["total"], "snapshot_id": snapshot_info.get("id")},
-        "replication_strategy": _strategy(api.vm.manager),
-        "master": _master_ref(api),
+        "replication_strategy": _strategy(vm.manager),
+        "master": _master_ref(vm, engine),
         "replica_conf": conf,
     }
 
@@ -67,27 +67,25 @@ def _source(info: dict[str, Any], restored: dict[str, Any]) -> ReplicationSource
                              position=position)
 
 
-def attach_from_snapshot(api: GuestAPI, engine: Engine, snapshot: dict[str, Any]) -> None:
+def attach_from_snapshot(vm: GuestVM, engine: Engine, snapshot: dict[str, Any]) -> None:
     """Prepare of a new replica: the snapshot was restored; now follow its source."""
-    source = _source(snapshot, api.vm.extra.get("restored_metadata") or {})
-    engine.seed_from(source, None, api.vm.extra.get("restored_metadata") or {})
+    source = _source(snapshot, vm.extra.get("restored_metadata") or {})
+    engine.seed_from(source, None, vm.extra.get("restored_metadata") or {})
     engine.follow(source)
-    api.vm.extra["source"] = f"{source.host}:{source.port}"
-    api.vm.log(f"replicating from {source.host}:{source.port}")
+    vm.extra["source"] = f"{source.host}:{source.port}"
+    vm.log(f"replicating from {source.host}:{source.port}")
 
 
-def replica_context(api: GuestAPI) -> dict[str, Any]:
-    engine = api._engine()
-    return {"master": _master_ref(api), "replica_conf": _replica_conf(engine)}
+def replica_context(vm: GuestVM, engine: Engine) -> dict[str, Any]:
+    return {"master": _master_ref(vm, engine), "replica_conf": _replica_conf(engine)}
 
 
-def attach(api: GuestAPI, replica_info: dict[str, Any]) -> None:
+def attach(vm: GuestVM, engine: Engine, replica_info: dict[str, Any]) -> None:
     """Promote or eject: follow the (new) source named in ``replica_info``."""
-    engine = api._engine()
     source = _source(replica_info, {})
     engine.follow(source)
-    api.vm.extra["source"] = f"{source.host}:{source.port}"
-    api.vm.log(f"now replicating from {source.host}:{source.port}")
+    vm.extra["source"] = f"{source.host}:{source.port}"
+    vm.log(f"now replicating from {source.host}:{source.port}")
 
 
 def transaction_order(txn: str | None) -> int:
@@ -107,7 +105,6 @@ def transaction_order(txn: str | None) -> int:
     return int(txn)
 
 
-def last_txn(api: GuestAPI) -> list[Any]:
+def last_txn(vm: GuestVM, engine: Engine) -> list[Any]:
     """[the source this replica follows, how far it got], as Trove's eject sorts them."""
-    engine = api._engine()
-    return [api.vm.extra.get("source", ""), transaction_order(engine.last_transaction())]
+    return [vm.extra.get("source", ""), transaction_order(engine.last_transaction())]

@@ -24,7 +24,7 @@ from trove_it.localcloud.engines.base import Engine, EngineError
 from trove_it.localcloud.guest import conductor
 
 if TYPE_CHECKING:
-    from trove_it.localcloud.runtime import Runtime
+    from trove_it.localcloud.guest.host import GuestHost
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,8 +37,8 @@ FAILED = "failed to spawn"
 
 
 class GuestVM:
-    def __init__(self, runtime: Runtime, instance_id: str):
-        self.runtime = runtime
+    def __init__(self, host: GuestHost, instance_id: str):
+        self.host = host
         self.instance_id = instance_id
         self.engine: Engine | None = None
         self.datastore: ServedDatastore | None = None
@@ -68,7 +68,7 @@ class GuestVM:
             raise EngineError(f"the local cloud serves no engine for manager {version.manager}")
         self.server_id = db_info.compute_instance_id
         if self.server_id:
-            self.address = self.runtime.network.address_of(self.server_id)
+            self.address = self.host.address_of(self.server_id)
 
     def ensure_engine(self) -> Engine:
         with self.lock:
@@ -77,8 +77,8 @@ class GuestVM:
                 if not self.server_id or not self.address:
                     raise EngineError(f"instance {self.instance_id} has no server or address yet")
                 assert self.datastore is not None
-                ctx = self.runtime.engines.context(self.instance_id, self.server_id, self.address)
-                self.engine = self.runtime.engines.create(self.datastore.engine, ctx)
+                ctx = self.host.engines.context(self.instance_id, self.server_id, self.address)
+                self.engine = self.host.engines.create(self.datastore.engine, ctx)
             return self.engine
 
     @property
@@ -116,7 +116,7 @@ class GuestVM:
     def _beat(self) -> None:
         while not self._halted:
             self.report()
-            eventlet.sleep(self.runtime.heartbeat_interval)
+            eventlet.sleep(self.host.heartbeat_interval)
         self._beating = False
 
     # lifecycle -------------------------------------------------------
@@ -189,7 +189,7 @@ class GuestVM:
             elif self.server_id:
                 import shutil
 
-                shutil.rmtree(self.runtime.layout.instance_dir(self.server_id),
+                shutil.rmtree(self.host.instance_dir(self.server_id),
                               ignore_errors=True)
 
     # helpers ---------------------------------------------------------

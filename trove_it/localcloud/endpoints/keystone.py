@@ -17,9 +17,8 @@ import webob
 import webob.dec
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.identity import DOMAIN, REGION, Account, project_id
-from trove_it.localcloud.tokens import Token
-from trove_it.localcloud.wsgi_json import (
+from trove_it.localcloud.endpoints.tokens import Token
+from trove_it.localcloud.endpoints.wsgi_json import (
     NotFound,
     Router,
     Unauthorized,
@@ -27,6 +26,7 @@ from trove_it.localcloud.wsgi_json import (
     json_response,
     request_json,
 )
+from trove_it.localcloud.identity import DOMAIN, REGION, Account, project_id
 
 API_VERSION = "v3.14"
 DOMAIN_REF = {"id": DOMAIN, "name": "Default"}

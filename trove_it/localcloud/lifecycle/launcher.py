@@ -27,10 +27,10 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from trove_it.localcloud import memory_disk, processes
-from trove_it.localcloud.config import CloudSettings, write_config
 from trove_it.localcloud.identity import Identity, cloud_names, write_clouds_yaml
-from trove_it.localcloud.layout import (
+from trove_it.localcloud.lifecycle import memory_disk, processes
+from trove_it.localcloud.lifecycle.config import CloudSettings, write_config
+from trove_it.localcloud.lifecycle.layout import (
     DEFAULT_NAME,
     CloudDescriptor,
     StateLayout,
@@ -41,7 +41,8 @@ from trove_it.localcloud.layout import (
 DEFAULT_CIDR = "127.77.0.0/16"
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 45.0
-PACKAGE_DIR = Path(__file__).resolve().parent
+LOCALCLOUD_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = LOCALCLOUD_DIR.parents[1]
 
 
 class CloudError(RuntimeError):
@@ -63,8 +64,8 @@ def _golden_key() -> str:
         raise CloudError("Trove is not installed in this environment; install the "
                          "local cloud extra: pip install -c constraints.txt "
                          "'trove-it[local]'") from exc
-    for module in ("bootstrap.py", "datastores.py"):
-        digest.update((PACKAGE_DIR / module).read_bytes())
+    for module in ("lifecycle/bootstrap.py", "datastores.py"):
+        digest.update((LOCALCLOUD_DIR / module).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -230,7 +231,7 @@ class LocalCloud:
     def _bootstrap_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
-            [str(PACKAGE_DIR.parent.parent)] + [p for p in [env.get("PYTHONPATH")] if p])
+            [str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
         env.setdefault("PYTHONWARNINGS", "ignore")
         return env
 
@@ -239,7 +240,7 @@ class LocalCloud:
         if not golden.exists():
             golden.parent.mkdir(parents=True, exist_ok=True)
             result = subprocess.run(
-                [sys.executable, "-m", "trove_it.localcloud.bootstrap",
+                [sys.executable, "-m", "trove_it.localcloud.lifecycle.bootstrap",
                  "--config-file", str(self.layout.trove_conf)],
                 capture_output=True, text=True, env=self._bootstrap_env(), timeout=300)
             if result.returncode != 0 or not self.layout.database.exists():

@@ -11,9 +11,8 @@ import webob
 from glanceclient import exc as glance_exc
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.auth import authenticated_account
-from trove_it.localcloud.identity import Account
-from trove_it.localcloud.wsgi_json import (
+from trove_it.localcloud.endpoints.keystone import authenticated_account
+from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
     Conflict,
     Forbidden,
@@ -24,6 +23,7 @@ from trove_it.localcloud.wsgi_json import (
     json_response,
     request_json,
 )
+from trove_it.localcloud.identity import Account
 
 SETTABLE = ("name", "disk_format", "container_format", "visibility", "min_disk", "min_ram",
             "protected", "tags", "id")

@@ -13,10 +13,9 @@ import webob
 from novaclient import exceptions as nova_exc
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.auth import authenticated_account
-from trove_it.localcloud.compute import Flavor, Server
-from trove_it.localcloud.identity import Account
-from trove_it.localcloud.wsgi_json import (
+from trove_it.localcloud.drivers.compute import Flavor, Server
+from trove_it.localcloud.endpoints.keystone import authenticated_account
+from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
     Conflict,
     Forbidden,
@@ -26,6 +25,7 @@ from trove_it.localcloud.wsgi_json import (
     json_response,
     request_json,
 )
+from trove_it.localcloud.identity import Account
 
 MAX_VERSION = "2.96"
 MIN_VERSION = "2.1"
@@ -153,7 +153,7 @@ def _get_server(request: webob.Request, server_id: str) -> webob.Response:
 
 
 def _limits(request: webob.Request) -> webob.Response:
-    from trove_it.localcloud.compute import INSTANCE_QUOTA, RAM_QUOTA_MB
+    from trove_it.localcloud.drivers.compute import INSTANCE_QUOTA, RAM_QUOTA_MB
 
     account = _account(request)
     owned = [s for s in runtime.get().compute.list() if s.tenant_id == account.project_id]

@@ -263,9 +263,3 @@ class NeutronClient:
             group["security_group_rules"] = [
                 r for r in group["security_group_rules"] if r["id"] != rule_id]
 
-
-def neutron_client(context: Any, region_name: str | None = None) -> NeutronClient:
-    """Trove's ``remote_neutron_client`` factory."""
-    from trove_it.localcloud import runtime
-
-    return NeutronClient(runtime.get().network, getattr(context, "project_id", "") or "")

@@ -314,10 +314,3 @@ class SwiftConnection:
 def account_for(project_id: str) -> str:
     return f"AUTH_{project_id}"
 
-
-def swift_client(context: Any, region_name: str | None = None) -> SwiftConnection:
-    """Trove's ``remote_swift_client`` factory: the caller's project account."""
-    from trove_it.localcloud import runtime
-
-    return SwiftConnection(runtime.get().objects,
-                           account_for(getattr(context, "project_id", "") or ""))

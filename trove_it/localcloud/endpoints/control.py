@@ -13,8 +13,8 @@ from typing import Any
 import webob
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.auth import authenticated_account
-from trove_it.localcloud.wsgi_json import (
+from trove_it.localcloud.endpoints.keystone import authenticated_account
+from trove_it.localcloud.endpoints.wsgi_json import (
     Forbidden,
     NotFound,
     Router,

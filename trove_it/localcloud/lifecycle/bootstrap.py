@@ -6,7 +6,7 @@ that works: ``datastore_version_update`` silently does nothing for a
 datastore that does not exist yet. Validation rules are loaded from a copy
 whose bounds are clamped to SQLite's signed 64-bit integers.
 
-Usage: ``python -m trove_it.localcloud.bootstrap --config-file trove.conf``
+Usage: ``python -m trove_it.localcloud.lifecycle.bootstrap --config-file trove.conf``
 """
 
 from __future__ import annotations

@@ -14,13 +14,15 @@ import builtins
 import datetime
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from novaclient import api_versions
 from novaclient import exceptions as nova_exc
 
-if TYPE_CHECKING:
-    from trove_it.localcloud.runtime import Runtime
+from trove_it.localcloud.drivers.image import ImageStore
+from trove_it.localcloud.drivers.network import NetworkDriver
+from trove_it.localcloud.drivers.volume import VolumeDriver
+from trove_it.localcloud.faults import Faults
 
 API_VERSION = "2.60"
 RAM_QUOTA_MB = 51200
@@ -118,7 +120,7 @@ class Server:
 
     @property
     def addresses(self) -> dict[str, list[dict[str, Any]]]:
-        network = self._driver.runtime.network
+        network = self._driver.network
         entries = []
         for port in network.ports_of(self.id):
             for fixed in port["fixed_ips"]:
@@ -146,7 +148,7 @@ class Server:
     def reboot(self, reboot_type: str = "SOFT") -> None:
         self._require("ACTIVE", "SHUTOFF", action="reboot")
         self._touch("REBOOT")
-        self._driver.runtime.guests.power_cycle(self)
+        self._driver.events.power_cycle(self)
         self._touch("ACTIVE")
 
     def resize(self, flavor: Any, **_: Any) -> None:
@@ -154,7 +156,7 @@ class Server:
         new = self._driver.find_flavor(getattr(flavor, "id", flavor))
         self._touch("RESIZE")
         self._old_flavor, self._flavor = self._flavor, new
-        self._driver.runtime.guests.power_cycle(self)
+        self._driver.events.power_cycle(self)
         self._touch("VERIFY_RESIZE")
 
     def confirm_resize(self) -> None:
@@ -166,21 +168,21 @@ class Server:
         self._require("VERIFY_RESIZE", action="revertResize")
         if self._old_flavor:
             self._flavor, self._old_flavor = self._old_flavor, None
-        self._driver.runtime.guests.power_cycle(self)
+        self._driver.events.power_cycle(self)
         self._touch("ACTIVE")
 
     def migrate(self, host: str | None = None) -> None:
         self._require("ACTIVE", "SHUTOFF", action="migrate")
         self._old_flavor = self._flavor
-        self._driver.runtime.guests.power_cycle(self)
+        self._driver.events.power_cycle(self)
         self._touch("VERIFY_RESIZE")
 
     def rebuild(self, image: Any, **_: Any) -> Server:
         image_id = getattr(image, "id", image)
-        self._driver.runtime.images.get(image_id)
+        self._driver.images.get(image_id)
         self.image = {"id": image_id}
         self._touch("REBUILD")
-        self._driver.runtime.guests.power_cycle(self)
+        self._driver.events.power_cycle(self)
         self._touch("ACTIVE")
         return self
 
@@ -188,7 +190,7 @@ class Server:
         self._touch("SHUTOFF")
 
     def start(self) -> None:
-        self._driver.runtime.guests.power_cycle(self)
+        self._driver.events.power_cycle(self)
         self._touch("ACTIVE")
 
     def _require(self, *states: str, action: str) -> None:
@@ -225,11 +227,24 @@ class ServerGroup:
         self.metadata: dict[str, str] = {}
 
 
+class ServerEvents(Protocol):
+    """What happens "inside" a server when nova acts on it (the guests)."""
+
+    def power_cycle(self, server: Server) -> None: ...
+
+    def destroy(self, server: Server) -> None: ...
+
+
 class ComputeDriver:
     """Servers, flavors and server groups of the local cloud."""
 
-    def __init__(self, runtime: Runtime):
-        self.runtime = runtime
+    def __init__(self, network: NetworkDriver, volumes: VolumeDriver, images: ImageStore,
+                 faults: Faults, events: ServerEvents):
+        self.network = network
+        self.volumes = volumes
+        self.images = images
+        self.faults = faults
+        self.events = events
         self.servers: dict[str, Server] = {}
         self.flavors: dict[str, Flavor] = {f.id: f for f in DEFAULT_FLAVORS}
         self.server_groups: dict[str, ServerGroup] = {}
@@ -287,7 +302,7 @@ class ComputeDriver:
             raise nova_exc.BadRequest(400, "The requested availability zone is not available")
         image_id = getattr(image, "id", image)
         try:
-            image_info = self.runtime.images.get(image_id)
+            image_info = self.images.get(image_id)
         except Exception as exc:
             raise nova_exc.BadRequest(400, f"Image {image_id} could not be found.") from exc
         min_disk = int(image_info.get("min_disk") or 0)
@@ -312,9 +327,9 @@ class ComputeDriver:
         self._plug_ports(server, nics, project_id)
         for bdm in block_device_mapping_v2 or []:
             if bdm.get("source_type") == "volume" and bdm.get("uuid"):
-                self.runtime.volumes.attach(bdm["uuid"], server.id,
+                self.volumes.attach(bdm["uuid"], server.id,
                                             bdm.get("device_name") or "/dev/vdb")
-        injected = self.runtime.faults.take_server_create_failure(name)
+        injected = self.faults.take_server_create_failure(name)
         if injected:
             server.fault = {"code": 500, "message": injected, "created": _now(),
                             "details": "Injected by trove-it fault injection "
@@ -325,7 +340,7 @@ class ComputeDriver:
         return server
 
     def _plug_ports(self, server: Server, nics: Any, project_id: str) -> None:
-        network = self.runtime.network
+        network = self.network
         requested = nics if isinstance(nics, list) else []
         plugged = False
         for nic in requested:
@@ -353,12 +368,12 @@ class ComputeDriver:
         if server is None:
             raise nova_exc.NotFound(404, "Not found")
         server._touch("DELETED")
-        self.runtime.guests.destroy(server)
-        self.runtime.network.release_device(server.id)
-        for volume in list(self.runtime.volumes.volumes.values()):
+        self.events.destroy(server)
+        self.network.release_device(server.id)
+        for volume in list(self.volumes.volumes.values()):
             if any(a["server_id"] == server.id for a in volume.attachments):
-                self.runtime.volumes.detach(volume.id)
-                self.runtime.volumes.delete(volume.id)
+                self.volumes.detach(volume.id)
+                self.volumes.delete(volume.id)
         for group in self.server_groups.values():
             if server.id in group.members:
                 group.members.remove(server.id)
@@ -475,10 +490,10 @@ class _ServerVolumes:
     def create_server_volume(self, server_id: str, volume_id: str, device: str | None = None,
                              **_: Any) -> None:
         self._driver.get(server_id)
-        self._driver.runtime.volumes.attach(volume_id, server_id, device or "/dev/vdb")
+        self._driver.volumes.attach(volume_id, server_id, device or "/dev/vdb")
 
     def delete_server_volume(self, server_id: str, volume_id: str, **_: Any) -> None:
-        self._driver.runtime.volumes.detach(volume_id)
+        self._driver.volumes.detach(volume_id)
 
 
 class NovaClient:
@@ -488,13 +503,4 @@ class NovaClient:
         self.flavors = _Flavors(driver)
         self.server_groups = _ServerGroups(driver, project_id)
         self.volumes = _ServerVolumes(driver)
-
-
-def nova_client(context: Any, region_name: str | None = None,
-                password: str | None = None) -> NovaClient:
-    """Trove's ``remote_nova_client`` factory."""
-    from trove_it.localcloud import runtime
-
-    return NovaClient(runtime.get().compute, getattr(context, "project_id", "") or "",
-                      getattr(context, "user_id", "") or "")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from trove_it.localcloud.layout import StateLayout
+from trove_it.localcloud.lifecycle.layout import StateLayout
 
-DRIVERS = "trove_it.localcloud"
+CLIENTS = "trove_it.localcloud.trove_clients"
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,12 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         "transport_url = fake:/",
         "control_exchange = trove",
         "taskmanager_manager = trove.taskmanager.manager.Manager",
-        f"remote_nova_client = {DRIVERS}.compute.nova_client",
-        f"remote_cinder_client = {DRIVERS}.volume.cinder_client",
-        f"remote_neutron_client = {DRIVERS}.network.neutron_client",
-        f"remote_glance_client = {DRIVERS}.image.glance_client",
-        f"remote_swift_client = {DRIVERS}.objectstore.swift_client",
-        f"remote_guest_client = {DRIVERS}.guest.agent.guest_client",
+        f"remote_nova_client = {CLIENTS}.nova_client",
+        f"remote_cinder_client = {CLIENTS}.cinder_client",
+        f"remote_neutron_client = {CLIENTS}.neutron_client",
+        f"remote_glance_client = {CLIENTS}.glance_client",
+        f"remote_swift_client = {CLIENTS}.swift_client",
+        f"remote_guest_client = {CLIENTS}.guest_client",
         # The task manager builds a swift client itself to read its URL when
         # restoring or seeding a replica; without this it looks in an empty
         # service catalog.
@@ -128,7 +128,7 @@ pipeline = cors request_id http_proxy_to_wsgi faultwrapper localauth authorizati
            contextwrapper extensions troveapp
 
 [filter:localauth]
-paste.filter_factory = trove_it.localcloud.auth:filter_factory
+paste.filter_factory = trove_it.localcloud.endpoints.keystone:filter_factory
 
 [filter:extensions]
 paste.filter_factory = trove.common.extensions:factory
@@ -156,19 +156,19 @@ use = egg:oslo.middleware#http_proxy_to_wsgi
 paste.app_factory = trove.common.api:app_factory
 
 [app:identity]
-paste.app_factory = trove_it.localcloud.auth:identity_app_factory
+paste.app_factory = trove_it.localcloud.endpoints.keystone:identity_app_factory
 
 [app:compute]
-paste.app_factory = trove_it.localcloud.compute_api:app_factory
+paste.app_factory = trove_it.localcloud.endpoints.compute:app_factory
 
 [app:image]
-paste.app_factory = trove_it.localcloud.image_api:app_factory
+paste.app_factory = trove_it.localcloud.endpoints.image:app_factory
 
 [app:objectstore]
-paste.app_factory = trove_it.localcloud.objectstore_api:app_factory
+paste.app_factory = trove_it.localcloud.endpoints.objectstore:app_factory
 
 [app:control]
-paste.app_factory = trove_it.localcloud.control:app_factory
+paste.app_factory = trove_it.localcloud.endpoints.control:app_factory
 """
 
 

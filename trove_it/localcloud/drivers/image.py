@@ -218,13 +218,6 @@ class GlanceClient:
         self.images = _Images(store)
 
 
-def glance_client(context: Any, region_name: str | None = None) -> GlanceClient:
-    """Trove's ``remote_glance_client`` factory."""
-    from trove_it.localcloud import runtime
-
-    return GlanceClient(runtime.get().images)
-
-
 QCOW2_MAGIC = b"QFI\xfb"
 
 

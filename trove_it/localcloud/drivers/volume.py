@@ -112,6 +112,13 @@ class VolumeDriver:
         volume.attachments = []
         volume.status = "available"
 
+    def size_attached_to(self, server_id: str) -> int:
+        """The size in GB of the volume attached to a server (0 without one)."""
+        for volume in self.volumes.values():
+            if any(a["server_id"] == server_id for a in volume.attachments):
+                return int(volume.size)
+        return 0
+
     def detach_server(self, server_id: str) -> None:
         for volume in list(self.volumes.values()):
             if any(a["server_id"] == server_id for a in volume.attachments):
@@ -207,9 +214,3 @@ class CinderClient:
         self.volume_types = _VolumeTypes(driver)
         self.volume_snapshots = _Snapshots()
 
-
-def cinder_client(context: Any, region_name: str | None = None) -> CinderClient:
-    """Trove's ``remote_cinder_client`` factory."""
-    from trove_it.localcloud import runtime
-
-    return CinderClient(runtime.get().volumes, getattr(context, "project_id", "") or "")

@@ -13,9 +13,9 @@ import webob
 from swiftclient import exceptions as swift_exc
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.auth import authenticated_account
-from trove_it.localcloud.objectstore import account_for
-from trove_it.localcloud.wsgi_json import (
+from trove_it.localcloud.drivers.objectstore import account_for
+from trove_it.localcloud.endpoints.keystone import authenticated_account
+from trove_it.localcloud.endpoints.wsgi_json import (
     Forbidden,
     HttpError,
     Router,
