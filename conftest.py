@@ -1,11 +1,13 @@
 """Scenario fixtures live in fixtures/, one module per concept:
 cloud (settings, target, clients, datastore), instances (shared instance and
-factory), data (native-client probes), resources (backups, configuration
-groups, fault injection)."""
+factory), data (native-client probes), accounts (databases and users on the
+shared instance), resources (backups, configuration groups, fault
+injection)."""
 
 pytest_plugins = [
     "fixtures.cloud",
     "fixtures.instances",
     "fixtures.data",
+    "fixtures.accounts",
     "fixtures.resources",
 ]

@@ -1,7 +1,8 @@
 """Databases: create, list, paginate, delete, and every invalid case.
 
 The catalogue's valid databases are created on the shared instance by the
-``created_databases`` fixture, so any test here can run alone; each check
+``catalogue_databases`` fixture (``created_databases`` adds a user that can
+see them all), so any test here can run alone; each check
 is made through the API and, where the datastore has a real engine, in the
 engine itself.
 """
@@ -13,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from trove_it import waiters
+from trove_it import accounts, waiters
+from trove_it.accounts import listed_databases
 from trove_it.catalogue import UserDef
 from trove_it.clients import CloudClients
 from trove_it.expect import api_error, request
@@ -25,40 +27,28 @@ pytestmark = [pytest.mark.databases, pytest.mark.requires("databases", "users")]
 CHECKER = UserDef("dbchecker", "dbcheckerpass1")
 
 
-def _listed(member: CloudClients, instance: Any) -> list[str]:
-    return [db.name for db in member.trove.databases.list(instance.id)]
-
-
 @pytest.fixture(scope="module")
-def created_databases(member: CloudClients, instance: Any,
-                      datastore: DatastoreUnderTest) -> Iterator[list[str]]:
-    """The catalogue's valid databases on the shared instance, plus a user with access
-    to all of them (to look in the engine); both removed when the module ends."""
-    defs = datastore.entry.databases
-    names = [d.name for d in defs]
-    request(member, "POST", f"/instances/{instance.id}/databases",
-            {"databases": [d.body() for d in defs]}, expect=202)
-    waiters.wait_until(f"databases {names} to be listed",
-                       lambda: set(names) <= set(_listed(member, instance)))
+def created_databases(member: CloudClients, instance: Any, datastore: DatastoreUnderTest,
+                      catalogue_databases: list[str]) -> Iterator[list[str]]:
+    """The catalogue's databases, plus a user with access to all of them (to look
+    in the engine); the user is removed when the module ends."""
     checker = UserDef(CHECKER.name, CHECKER.password,
-                      "%" if datastore.entry.hosts_users else None, tuple(names))
-    member.trove.users.create(instance.id, [checker.body()])
-    yield names
-    for name in names:
-        member.trove.databases.delete(instance.id, name)
-    member.trove.users.delete(instance.id, checker.name,
-                              hostname="%" if datastore.entry.hosts_users else None)
-    waiters.wait_until("test databases to be gone",
-                       lambda: not set(names) & set(_listed(member, instance)))
+                      "%" if datastore.entry.hosts_users else None, tuple(catalogue_databases))
+    accounts.create_users(member, instance.id, [checker])
+    try:
+        yield catalogue_databases
+    finally:
+        accounts.forget_users(member, instance.id, [checker])
 
 
 def _engine_databases(probes: Any, instance: Any) -> list[str]:
     return probes(instance, Credentials(CHECKER.name, CHECKER.password, None)).databases()
 
 
+@pytest.mark.real_data
 def test_create_databases(member: CloudClients, instance: Any, probes: Any,
                           created_databases: list[str]) -> None:
-    assert set(created_databases) <= set(_listed(member, instance))
+    assert set(created_databases) <= set(listed_databases(member, instance.id))
     assert set(created_databases) <= set(_engine_databases(probes, instance))
 
 
@@ -74,7 +64,7 @@ def test_list_hides_system_databases(member: CloudClients, instance: Any,
 
 def test_pagination(member: CloudClients, instance: Any,
                     created_databases: list[str]) -> None:
-    everything = _listed(member, instance)
+    everything = listed_databases(member, instance.id)
     assert len(everything) > 2
     first = member.trove.databases.list(instance.id, limit=2)
     assert [db.name for db in first] == everything[:2]
@@ -93,15 +83,16 @@ def test_invalid_creates_are_refused(member: CloudClients, instance: Any,
     api_error(400, member.trove.databases.create, instance.id, [existing])
 
 
+@pytest.mark.real_data
 def test_delete_database(member: CloudClients, instance: Any, probes: Any,
                          created_databases: list[str]) -> None:
     name = "trove_it_scratch"
     member.trove.databases.create(instance.id, [{"name": name}])
     waiters.wait_until(f"database {name} to be listed",
-                       lambda: name in _listed(member, instance))
+                       lambda: name in listed_databases(member, instance.id))
     request(member, "DELETE", f"/instances/{instance.id}/databases/{name}", expect=202)
     waiters.wait_until(f"database {name} to be gone",
-                       lambda: name not in _listed(member, instance))
+                       lambda: name not in listed_databases(member, instance.id))
     assert name not in _engine_databases(probes, instance)
 
 
@@ -118,6 +109,7 @@ def test_system_databases_are_refused(member: CloudClients, instance: Any,
         api_error(400, member.trove.databases.delete, instance.id, name)
 
 
+@pytest.mark.real_data
 @pytest.mark.slow
 def test_instance_created_with_databases(instance_factory: Any, member: CloudClients,
                                          probes: Any, datastore: DatastoreUnderTest) -> None:
@@ -128,7 +120,7 @@ def test_instance_created_with_databases(instance_factory: Any, member: CloudCli
     own = instance_factory("with-databases", databases=databases, users=users)
     expected = {d["name"] for d in databases}
     waiters.wait_until("databases from the create call to be listed",
-                       lambda: expected <= set(_listed(member, own)))
+                       lambda: expected <= set(listed_databases(member, own.id)))
     probe = probes(own)
     from trove_it.probes import DATA_SETS
 

@@ -15,7 +15,6 @@ through the API, and a warning says the data was not.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,7 +26,6 @@ from trove_it.clients import CloudClients
 from trove_it.expect import request
 from trove_it.instances import DatastoreUnderTest, initial_accounts
 from trove_it.probes import DATA_SETS, Probe
-from trove_it.settings import Settings
 
 pytestmark = pytest.mark.instance_actions
 
@@ -39,10 +37,9 @@ def _action(clients: CloudClients, instance: Any, body: dict[str, Any], expect: 
     request(clients, "POST", f"/instances/{instance.id}/action", body, expect=expect)
 
 
-def _wait(member: CloudClients, instance: Any, operation: str, settings: Settings) -> Any:
+def _wait(member: CloudClients, instance: Any, operation: str) -> Any:
     """Wait until the instance is ACTIVE and HEALTHY again after ``operation``."""
-    return waiters.wait_for_instance(member.trove, instance.id, operation=operation,
-                                     timeout=settings.scaled(waiters.TIMEOUTS[operation]))
+    return waiters.wait_for_instance(member.trove, instance.id, operation=operation)
 
 
 def _own(instance_factory: Any, datastore: DatastoreUnderTest, purpose: str) -> Any:
@@ -50,17 +47,6 @@ def _own(instance_factory: Any, datastore: DatastoreUnderTest, purpose: str) -> 
     probe logs in as (where the datastore has them)."""
     databases, users = initial_accounts(datastore)
     return instance_factory(purpose, databases=databases, users=users)
-
-
-def _data_probe(probes: Any, instance: Any, datastore: DatastoreUnderTest) -> Probe | None:
-    """The instance's native-client probe, or None (with a warning) where there is
-    no server to read data from."""
-    try:
-        return probes(instance)
-    except pytest.skip.Exception as why:
-        warnings.warn(f"{datastore.name}: instance action checked without data: {why}",
-                      stacklevel=2)
-        return None
 
 
 @contextmanager
@@ -84,30 +70,29 @@ def _verify(probe: Probe | None) -> None:
 
 # ------------------------------------------------------------------- tests
 @pytest.mark.requires("restart")
-def test_restart(member: CloudClients, instance: Any, probes: Any,
-                 datastore: DatastoreUnderTest, settings: Settings) -> None:
+def test_restart(member: CloudClients, instance: Any, probes: Any) -> None:
     """Restart (202, REBOOT then ACTIVE/HEALTHY) keeps the data."""
-    probe = _data_probe(probes, instance, datastore)
+    probe = probes.optional(instance)
     with _test_data(probe):
         _action(member, instance, {"restart": {}}, expect=202)
-        _wait(member, instance, "restart", settings)
+        _wait(member, instance, "restart")
         _verify(probe)
 
 
 @pytest.mark.requires("volume_resize")
 @pytest.mark.slow
 def test_resize_volume(member: CloudClients, instance_factory: Any, probes: Any,
-                       datastore: DatastoreUnderTest, settings: Settings) -> None:
+                       datastore: DatastoreUnderTest) -> None:
     """Grow the volume by 1 GB: 202, RESIZE then ACTIVE/HEALTHY, the new size shown,
     the data kept. Other actions wait their turn (422); the same or a smaller size
     is refused with 400."""
     own = _own(instance_factory, datastore, "volume-resize")
-    probe = _data_probe(probes, own, datastore)
+    probe = probes.optional(own)
     with _test_data(probe):
         old_size = int(own.volume["size"])
         _action(member, own, {"resize": {"volume": {"size": old_size + 1}}}, expect=202)
         _action(member, own, {"restart": {}}, expect=422)
-        resized = _wait(member, own, "resize", settings)
+        resized = _wait(member, own, "resize")
         assert int(resized.volume["size"]) == old_size + 1
         _verify(probe)
 
@@ -118,7 +103,7 @@ def test_resize_volume(member: CloudClients, instance_factory: Any, probes: Any,
 @pytest.mark.requires("flavor_resize")
 @pytest.mark.slow
 def test_resize_flavor(member: CloudClients, instance_factory: Any, probes: Any,
-                       datastore: DatastoreUnderTest, settings: Settings) -> None:
+                       datastore: DatastoreUnderTest) -> None:
     """Move to the bigger test flavor: 202, RESIZE then ACTIVE/HEALTHY, the new flavor
     shown, the data kept. Other actions wait their turn (422); the current flavor
     and an unknown one are refused with 400."""
@@ -126,11 +111,11 @@ def test_resize_flavor(member: CloudClients, instance_factory: Any, probes: Any,
     if not bigger:
         pytest.skip(f"no resize flavor was registered for {datastore.name} on this target")
     own = _own(instance_factory, datastore, "flavor-resize")
-    probe = _data_probe(probes, own, datastore)
+    probe = probes.optional(own)
     with _test_data(probe):
         _action(member, own, {"resize": {"flavorRef": bigger}}, expect=202)
         _action(member, own, {"restart": {}}, expect=422)
-        resized = _wait(member, own, "resize", settings)
+        resized = _wait(member, own, "resize")
         assert str(resized.flavor["id"]) == str(bigger)
         _verify(probe)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import uuid
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +25,13 @@ from typing import Any
 import pytest
 
 from trove_it import waiters
+from trove_it.accounts import listed_databases, listed_users
 from trove_it.clients import CloudClients
 from trove_it.expect import api_error, request
 from trove_it.images import registry
+from trove_it.instance_checks import FAULT_KEYS, assert_fault, show
 from trove_it.instances import DatastoreUnderTest, initial_accounts, instance_body
-from trove_it.probes import DATA_SETS, Credentials, Probe
+from trove_it.probes import DATA_SETS, Credentials
 from trove_it.settings import Settings
 from trove_it.targets.base import Target
 from trove_it.tracker import Tracker
@@ -45,7 +46,6 @@ BASE_KEYS = frozenset({"id", "name", "status", "operating_status", "links", "fla
 DETAIL_KEYS = BASE_KEYS | {"created", "updated", "service_status_updated", "fault",
                            "configuration", "locality", "password", "cluster_id", "shard_id"}
 ADMIN_ONLY_KEYS = frozenset({"tenant_id", "server_id", "volume_id", "encrypted_rpc_messaging"})
-FAULT_KEYS = frozenset({"message", "created", "details"})
 
 
 # ----------------------------------------------------------------- helpers
@@ -94,10 +94,6 @@ def _assert_shape(view: dict[str, Any], allowed: frozenset[str], *,
     assert not problems, f"instance {view.get('id')}: " + "; ".join(problems)
 
 
-def _show(clients: CloudClients, instance_id: str) -> dict[str, Any]:
-    return dict(request(clients, "GET", f"/instances/{instance_id}", expect=200)["instance"])
-
-
 def _message(answer: Any) -> str:
     """The message of a Trove error body ({"badRequest": {"message": ...}})."""
     if isinstance(answer, dict) and len(answer) == 1:
@@ -107,67 +103,10 @@ def _message(answer: Any) -> str:
     return str(answer)
 
 
-def _admin(target: Target) -> CloudClients | None:
-    return target.clients("admin") if target.has("admin") else None
-
-
-def _wait_healthy(member: CloudClients, instance_id: str, target: Target,
-                  settings: Settings) -> Any:
-    admin = _admin(target)
+def _wait_healthy(member: CloudClients, instance_id: str, target: Target) -> Any:
+    admin = target.clients_or_none("admin")
     return waiters.wait_for_instance(member.trove, instance_id,
-                                     timeout=settings.scaled(waiters.TIMEOUTS["build"]),
                                      trove_admin=admin.trove if admin else None)
-
-
-def _wait_error(member: CloudClients, instance_id: str, settings: Settings) -> Any:
-    """Wait for ERROR; anything but NEW or BUILD on the way fails at once."""
-    return waiters.wait_for_instance(member.trove, instance_id, status="ERROR",
-                                     operating_status=None, transient=("NEW", "BUILD"),
-                                     timeout=settings.scaled(waiters.TIMEOUTS["build"]))
-
-
-def _engine(probes: Any, instance: Any, datastore: DatastoreUnderTest,
-            credentials: Credentials | None = None) -> Probe | None:
-    """A native-client probe, or None with a warning where there is no server to
-    look in (in-memory engines, datastores without a probe): the API checks of
-    the test still count."""
-    try:
-        return probes(instance, credentials)
-    except pytest.skip.Exception as why:
-        warnings.warn(f"{datastore.name}: engine not checked: {why}", stacklevel=2)
-        return None
-
-
-def _engine_setting(probe: Probe, name: str, datastore: DatastoreUnderTest) -> str | None:
-    try:
-        return probe.setting(name)
-    except pytest.skip.Exception as why:
-        warnings.warn(f"{datastore.name}: setting {name} not checked: {why}", stacklevel=2)
-        return None
-
-
-def _listed_databases(member: CloudClients, instance_id: str) -> set[str]:
-    return {db.name for db in member.trove.databases.list(instance_id)}
-
-
-def _listed_users(member: CloudClients, instance_id: str) -> dict[str, set[str]]:
-    return {u.name: {d["name"] for d in u.databases}
-            for u in member.trove.users.list(instance_id)}
-
-
-def _assert_fault(member: CloudClients, admin: CloudClients, instance_id: str,
-                  *says: str) -> None:
-    """The owner sees the fault's message without its details; an admin sees the
-    same message with the details (§1.9)."""
-    owner = _show(member, instance_id).get("fault")
-    assert owner, f"instance {instance_id} is in ERROR without a fault"
-    assert set(owner) == FAULT_KEYS, f"fault has {sorted(owner)}"
-    assert not owner["details"], f"the owner sees the fault's details: {owner['details']!r}"
-    for text in says:
-        assert text in owner["message"], f"fault {owner['message']!r} does not say {text!r}"
-    seen_by_admin = _show(admin, instance_id).get("fault") or {}
-    assert seen_by_admin.get("message") == owner["message"]
-    assert seen_by_admin.get("details"), "an admin sees no fault details"
 
 
 # ---------------------------------------------------------- the create call
@@ -193,18 +132,17 @@ def test_create_response(raw_create: Any, member: CloudClients, target: Target,
     assert created.get("locality") == "affinity"
     assert "configuration" not in created
 
-    ready = _wait_healthy(member, created["id"], target, settings)
-    shown = _show(member, created["id"])
+    ready = _wait_healthy(member, created["id"], target)
+    shown = show(member, created["id"])
     assert "configuration" not in shown
     assert shown["locality"] == "affinity"
     assert "fault" not in shown, f"a healthy new instance shows a fault: {shown['fault']}"
     if datastore.has("databases", "users"):
         names = {d["name"] for d in databases}
         waiters.wait_until("the helper database and user to be listed",
-                           lambda: names <= _listed_databases(member, ready.id)
-                           and {u["name"] for u in users} <= set(_listed_users(member,
-                                                                               ready.id)))
-    probe = _engine(probes, ready, datastore)
+                           lambda: names <= set(listed_databases(member, ready.id))
+                           and {u["name"] for u in users} <= set(listed_users(member, ready.id)))
+    probe = probes.optional(ready)
     if probe is not None:
         assert probe.ping(), f"the helper account cannot log in to {datastore.name}"
 
@@ -234,8 +172,8 @@ def test_create_initialized_instance(raw_create: Any, configuration_factory: Any
     assert created["status"] == "BUILD"
     assert created["configuration"]["id"] == group.id
 
-    ready = _wait_healthy(member, created["id"], target, settings)
-    shown = _show(member, ready.id)
+    ready = _wait_healthy(member, created["id"], target)
+    shown = show(member, ready.id)
     assert shown["configuration"]["id"] == group.id
     assert shown["configuration"]["name"] == group.name
     assert not _link_problems("configuration", shown["configuration"].get("links"))
@@ -245,29 +183,28 @@ def test_create_initialized_instance(raw_create: Any, configuration_factory: Any
     if datastore.has("databases", "users"):
         wanted = {d["name"] for d in databases}
         waiters.wait_until("the databases of the create call to be listed",
-                           lambda: wanted <= _listed_databases(member, ready.id))
-        listed = _listed_users(member, ready.id)
+                           lambda: wanted <= set(listed_databases(member, ready.id)))
+        listed = listed_users(member, ready.id)
         for user in users:
             assert user["name"] in listed, f"user {user['name']} is not listed"
             granted = {d["name"] for d in user["databases"]}
-            assert listed[user["name"]] == granted, \
+            assert set(listed[user["name"]]) == granted, \
                 f"user {user['name']} has {sorted(listed[user['name']])}, not {sorted(granted)}"
 
-    probe = _engine(probes, ready, datastore)
+    probe = probes.optional(ready)
     if probe is not None:
         for key, value in values.items():
-            live = _engine_setting(probe, key, datastore)
+            live = probes.setting(probe, key)
             if live is not None:
                 assert live == str(value), f"{key} is {live} in the engine, not {value}"
         for defined in datastore.entry.users if datastore.has("users") else ():
             account = Credentials(defined.name, defined.password, None)
-            assert probes(ready, account).ping(), f"user {defined.name} cannot log in"
+            assert probes.logs_in(ready, account), f"user {defined.name} cannot log in"
         probe.add(DATA_SETS["small"])
         probe.verify(DATA_SETS["small"])
 
     request(member, "DELETE", f"/instances/{ready.id}", expect=202)
-    waiters.wait_for_instance_gone(member.trove, ready.id,
-                                   timeout=settings.scaled(waiters.TIMEOUTS["delete"]))
+    waiters.wait_for_instance_gone(member.trove, ready.id)
     request(member, "DELETE", f"/configurations/{group.id}", expect=202)
 
 
@@ -276,7 +213,7 @@ def test_show_fields(member: CloudClients, instance: Any, datastore: DatastoreUn
                      settings: Settings) -> None:
     """GET shows the running instance in the documented shape (volume with its
     usage), with what it was created with and without the admin-only fields."""
-    shown = _show(member, instance.id)
+    shown = show(member, instance.id)
     _assert_shape(shown, DETAIL_KEYS, volume_keys=frozenset({"size", "used", "used_percent"}))
     assert not ADMIN_ONLY_KEYS & set(shown), \
         f"a project user sees {sorted(ADMIN_ONLY_KEYS & set(shown))}"
@@ -296,7 +233,7 @@ def test_show_fields_for_admin(admin: CloudClients, member: CloudClients,
     """An admin sees the same instance plus its project, server and volume; the
     server boots the image the datastore version names (the one ``--image``
     registered, when given)."""
-    shown = _show(admin, instance.id)
+    shown = show(admin, instance.id)
     assert ADMIN_ONLY_KEYS <= set(shown), f"admin view lacks {ADMIN_ONLY_KEYS - set(shown)}"
     assert shown["tenant_id"] == member.project_id
     assert shown["server_id"] and shown["volume_id"]
@@ -548,5 +485,5 @@ def test_create_accepted_then_fails(case: BadBuild, raw_create: Any, member: Clo
     case.change(body, datastore)
     created = raw_create(body)["instance"]
     assert created["status"] == "BUILD"
-    _wait_error(member, created["id"], settings)
-    _assert_fault(member, admin, created["id"], *case.says)
+    waiters.wait_for_instance_error(member.trove, created["id"])
+    assert_fault(member, admin, created["id"], *case.says)

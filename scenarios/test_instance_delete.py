@@ -25,6 +25,7 @@ import pytest
 from trove_it import deletion, waiters
 from trove_it.clients import CloudClients
 from trove_it.expect import request
+from trove_it.instance_checks import GONE, show, state
 from trove_it.instances import (
     DatastoreUnderTest,
     address_of,
@@ -44,28 +45,6 @@ FLAVOR_GONE_BUG = ("Trove 26 answers 500 to deleting an instance whose flavor wa
 
 
 # ----------------------------------------------------------------- helpers
-def _admin(target: Target) -> CloudClients | None:
-    return target.clients("admin") if target.has("admin") else None
-
-
-def _show(clients: CloudClients, instance_id: str) -> dict[str, Any]:
-    return dict(request(clients, "GET", f"/instances/{instance_id}", expect=200)["instance"])
-
-
-def _state(clients: CloudClients, instance_id: str) -> str:
-    """The instance's status, or GONE once it answers 404."""
-    answer = clients.conn.database.request(f"/instances/{instance_id}", "GET", raise_exc=False)
-    if answer.status_code == 404:
-        return "GONE"
-    assert answer.status_code == 200, f"GET instance {instance_id}: {answer.status_code}"
-    return str(answer.json()["instance"]["status"])
-
-
-def _wait_gone(clients: CloudClients, instance_id: str, settings: Settings) -> None:
-    waiters.wait_for_instance_gone(clients.trove, instance_id,
-                                   timeout=settings.scaled(waiters.TIMEOUTS["delete"]))
-
-
 def _servers(admin: CloudClients) -> list[Any]:
     return list(admin.conn.compute.servers(all_projects=True))
 
@@ -90,21 +69,21 @@ def _refuses_connections(address: str, port: int) -> bool:
 
 # ------------------------------------------------------------------- tests
 def test_delete(instance_factory: Any, member: CloudClients, target: Target,
-                datastore: DatastoreUnderTest, settings: Settings) -> None:
+                datastore: DatastoreUnderTest) -> None:
     """DELETE answers 202; the instance goes through SHUTDOWN to 404 for its owner
     and an admin, leaves every list, and its server, guest, engine and address go
     with it; a second DELETE is 404 (§3.2)."""
     databases, users = initial_accounts(datastore)
     own = instance_factory("delete", databases=databases, users=users)
-    admin = _admin(target)
-    server_id = _show(admin, own.id)["server_id"] if admin else None
+    admin = target.clients_or_none("admin")
+    server_id = show(admin, own.id)["server_id"] if admin else None
     control = target.control
     guest = control.guest(own.id) if control else None
     address = address_of(own)
 
     request(member, "DELETE", f"/instances/{own.id}", expect=202)
-    assert _state(member, own.id) in ("SHUTDOWN", "GONE")
-    _wait_gone(member, own.id, settings)
+    assert state(member, own.id) in ("SHUTDOWN", GONE)
+    waiters.wait_for_instance_gone(member.trove, own.id)
 
     request(member, "GET", f"/instances/{own.id}", expect=404)
     assert own.id not in {i.id for i in member.trove.instances.list()}
@@ -126,7 +105,7 @@ def test_delete(instance_factory: Any, member: CloudClients, target: Target,
             if guest.get("pid"):
                 waiters.wait_until(f"engine process {guest['pid']} to stop",
                                    lambda: not processes.alive(int(guest["pid"])),
-                                   operation="delete", timeout=settings.scaled(30))
+                                   operation="delete", timeout=30)
             port = int(guest.get("port") or datastore.entry.port)
             assert _refuses_connections(address, port), f"{address}:{port} still answers"
 
@@ -135,7 +114,7 @@ def test_delete_unknown_instance(member: CloudClients, target: Target) -> None:
     """Deleting an id that names no instance is 404, for the owner and an admin."""
     request(member, "DELETE", f"/instances/{uuid.uuid4()}", expect=404)
     request(member, "DELETE", "/instances/trove-it-no-such-instance", expect=404)
-    admin = _admin(target)
+    admin = target.clients_or_none("admin")
     if admin is not None:
         request(admin, "DELETE", f"/instances/{uuid.uuid4()}", expect=404)
 
@@ -145,7 +124,7 @@ def test_delete_from_another_project(alt: CloudClients, member: CloudClients,
     """Another project's user cannot delete the instance: 404, and it stays ACTIVE
     (old test_instance_not_deleted_by_other_user)."""
     request(alt, "DELETE", f"/instances/{instance.id}", expect=404)
-    shown = _show(member, instance.id)
+    shown = show(member, instance.id)
     assert (shown["status"], shown["operating_status"]) == ("ACTIVE", "HEALTHY")
 
 
@@ -173,11 +152,10 @@ def test_delete_while_building(raw_create: Any, member: CloudClients, target: Ta
             request(member, "GET", f"{path}/{what}", expect=422)
         request(member, "POST", f"{path}/databases",
                 {"databases": [{"name": "trove_it_building"}]}, expect=422)
-    assert _state(member, created["id"]) == "BUILD"
-    if _admin(target) is None:
+    assert state(member, created["id"]) == "BUILD"
+    if target.clients_or_none("admin") is None:
         # Without an admin to reset it, the cleanup can only delete it once built.
-        waiters.wait_for_instance(member.trove, created["id"],
-                                  timeout=settings.scaled(waiters.TIMEOUTS["build"]))
+        waiters.wait_for_instance(member.trove, created["id"])
 
 
 @pytest.mark.known_bug(FLAVOR_GONE_BUG)
@@ -196,9 +174,9 @@ def test_delete_after_its_flavor_is_gone(admin: CloudClients, instance_factory: 
     admin.conn.compute.delete_flavor(flavor.id)
     try:
         request(member, "DELETE", f"/instances/{own.id}", expect=202)
-        _wait_gone(member, own.id, settings)
+        waiters.wait_for_instance_gone(member.trove, own.id)
     finally:
-        if _state(member, own.id) != "GONE":
+        if state(member, own.id) != GONE:
             # Bring the flavor back (same id) so the cleanup can delete the instance.
             admin.conn.compute.create_flavor(name=name, ram=base.ram, vcpus=base.vcpus,
                                              disk=base.disk, id=flavor.id)

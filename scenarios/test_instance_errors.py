@@ -16,53 +16,23 @@ import pytest
 from trove_it import waiters
 from trove_it.clients import CloudClients
 from trove_it.expect import request
+from trove_it.instance_checks import assert_fault, show
 from trove_it.instances import DatastoreUnderTest, initial_accounts, instance_body
-from trove_it.probes import DATA_SETS, Probe
+from trove_it.probes import DATA_SETS
 from trove_it.provisioning.run import RunSetup
 from trove_it.settings import Settings
 from trove_it.targets.base import LocalControl, Target
 
 pytestmark = pytest.mark.instance_errors
 
-FAULT_KEYS = frozenset({"message", "created", "details"})
 
 
 # ----------------------------------------------------------------- helpers
-def _show(clients: CloudClients, instance_id: str) -> dict[str, Any]:
-    return dict(request(clients, "GET", f"/instances/{instance_id}", expect=200)["instance"])
-
-
 def _fault_flavor(run_setup: RunSetup, key: str) -> str:
     flavor = run_setup.fault_flavors.get(key)
     if not flavor:
         pytest.skip(f"no {key} fault flavor was registered on this target")
     return flavor
-
-
-def _wait_error(member: CloudClients, instance_id: str, settings: Settings) -> None:
-    """ERROR is the goal here: anything but NEW or BUILD on the way fails at once."""
-    waiters.wait_for_instance(member.trove, instance_id, status="ERROR",
-                              operating_status=None, transient=("NEW", "BUILD"),
-                              timeout=settings.scaled(waiters.TIMEOUTS["build"]))
-
-
-def _wait_gone(clients: CloudClients, instance_id: str, settings: Settings) -> None:
-    waiters.wait_for_instance_gone(clients.trove, instance_id,
-                                   timeout=settings.scaled(waiters.TIMEOUTS["delete"]))
-
-
-def _assert_fault(member: CloudClients, admin: CloudClients, instance_id: str,
-                  says: str) -> None:
-    """The owner sees the fault's message but not its details (they can hold a
-    traceback); an admin sees both."""
-    owner = _show(member, instance_id).get("fault")
-    assert owner, f"instance {instance_id} is in ERROR without a fault"
-    assert set(owner) == FAULT_KEYS, f"the fault has {sorted(owner)}, not {sorted(FAULT_KEYS)}"
-    assert says in owner["message"], f"fault {owner['message']!r} does not say {says!r}"
-    assert not owner["details"], f"the owner sees the fault's details: {owner['details']!r}"
-    by_admin = _show(admin, instance_id).get("fault") or {}
-    assert by_admin.get("message") == owner["message"]
-    assert by_admin.get("details"), "an admin sees no fault details"
 
 
 def _assert_nothing_left(admin: CloudClients, instance_id: str, name: str) -> None:
@@ -73,14 +43,6 @@ def _assert_nothing_left(admin: CloudClients, instance_id: str, name: str) -> No
     if admin.conn.has_service("network"):
         ports = list(admin.conn.network.ports(name=f"trove-{instance_id}"))
         assert not ports, f"ports of {instance_id} are still there: {[p.id for p in ports]}"
-
-
-def _probe(probes: Any, instance: Any) -> Probe | None:
-    """A native-client probe, or None where there is no real server to look in."""
-    try:
-        return probes(instance)
-    except pytest.skip.Exception:
-        return None
 
 
 # ------------------------------------------------------- builds that fail
@@ -103,11 +65,11 @@ def test_build_fails_with_fault(flavor_key: str, says: str, raw_create: Any,
     name = settings.name(f"{datastore.name}-error-{flavor_key}")
     created = raw_create(instance_body(datastore, name, flavorRef=flavor))["instance"]
     assert created["status"] == "BUILD"
-    _wait_error(member, created["id"], settings)
-    _assert_fault(member, admin, created["id"], says)
+    waiters.wait_for_instance_error(member.trove, created["id"])
+    assert_fault(member, admin, created["id"], says)
 
     request(member, "DELETE", f"/instances/{created['id']}", expect=202)
-    _wait_gone(member, created["id"], settings)
+    waiters.wait_for_instance_gone(member.trove, created["id"])
     _assert_nothing_left(admin, created["id"], name)
 
 
@@ -127,8 +89,7 @@ def _stuck_in_build(raw_create: Any, target: Target, datastore: DatastoreUnderTe
         # that was asked to prepare and never answers.
         waiters.wait_until(f"the guest of {created['id']} to be asked to prepare",
                            lambda: _guest_phase(control, created["id"]) == "building",
-                           describe=lambda: _guest_phase(control, created["id"]),
-                           timeout=settings.scaled(waiters.TIMEOUTS["guest_cast"]))
+                           describe=lambda: _guest_phase(control, created["id"]))
     return str(created["id"])
 
 
@@ -141,17 +102,16 @@ def _guest_phase(control: LocalControl, instance_id: str) -> str:
         raise
 
 
-def _force_delete(clients: CloudClients, instance_id: str, reset: dict[str, Any],
-                  settings: Settings) -> None:
+def _force_delete(clients: CloudClients, instance_id: str, reset: dict[str, Any]) -> None:
     """reset_status, then DELETE once the instance shows its server's status
     (on a real cloud the server may still be booting right after the create)."""
     request(clients, "POST", f"/instances/{instance_id}/action", {"reset_status": reset},
             expect=202)
     waiters.wait_until(f"reset instance {instance_id} to leave BUILD",
-                       lambda: _show(clients, instance_id)["status"] != "BUILD",
-                       timeout=settings.scaled(waiters.TIMEOUTS["build"]))
+                       lambda: show(clients, instance_id)["status"] != "BUILD",
+                       timeout=waiters.TIMEOUTS["build"])
     request(clients, "DELETE", f"/instances/{instance_id}", expect=202)
-    _wait_gone(clients, instance_id, settings)
+    waiters.wait_for_instance_gone(clients.trove, instance_id)
 
 
 def test_force_delete_building_instance(raw_create: Any, admin: CloudClients,
@@ -163,7 +123,7 @@ def test_force_delete_building_instance(raw_create: Any, admin: CloudClients,
     runner skipped the final check as bug 1656422, which Trove 26 no longer has)."""
     instance_id = _stuck_in_build(raw_create, target, datastore, settings, "force-delete")
     request(member, "DELETE", f"/instances/{instance_id}", expect=422)
-    _force_delete(admin, instance_id, {}, settings)
+    _force_delete(admin, instance_id, {})
     request(member, "GET", f"/instances/{instance_id}", expect=404)
 
 
@@ -174,7 +134,7 @@ def test_owner_force_delete(raw_create: Any, member: CloudClients, target: Targe
     instance_id = _stuck_in_build(raw_create, target, datastore, settings, "owner-force")
     action = f"/instances/{instance_id}/action"
     request(member, "POST", action, {"reset_status": {}}, expect=403)
-    _force_delete(member, instance_id, {"force_delete": True}, settings)
+    _force_delete(member, instance_id, {"force_delete": True})
 
 
 def test_other_project_cannot_force_delete(raw_create: Any, alt: CloudClients,
@@ -186,7 +146,7 @@ def test_other_project_cannot_force_delete(raw_create: Any, alt: CloudClients,
     request(alt, "POST", f"/instances/{instance_id}/action",
             {"reset_status": {"force_delete": True}}, expect=404)
     request(alt, "DELETE", f"/instances/{instance_id}", expect=404)
-    assert _show(member, instance_id)["status"] == "BUILD"
+    assert show(member, instance_id)["status"] == "BUILD"
 
 
 # --------------------------------------------------- injected faults (local)
@@ -203,12 +163,11 @@ def test_injected_server_create_failure(raw_create: Any, local_control: LocalCon
     local_control.fail_next_server_create(message, name=name)
     created = raw_create(instance_body(datastore, name))["instance"]
     with pytest.raises(waiters.UnexpectedState) as failure:
-        waiters.wait_for_instance(member.trove, created["id"], trove_admin=admin.trove,
-                                  timeout=settings.scaled(waiters.TIMEOUTS["build"]))
+        waiters.wait_for_instance(member.trove, created["id"], trove_admin=admin.trove)
     text = str(failure.value)
     assert f"instance {created['id']} to become ACTIVE/HEALTHY" in text
     assert "went to ERROR" in text and message in text, text
-    _assert_fault(member, admin, created["id"], message)
+    assert_fault(member, admin, created["id"], message)
     assert local_control.status()["pending_faults"]["server_create"] == 0
 
 
@@ -216,29 +175,26 @@ def test_injected_server_create_failure(raw_create: Any, local_control: LocalCon
 def test_failed_guest_shows_error_then_recovers(instance_factory: Any,
                                                 local_control: LocalControl,
                                                 member: CloudClients, probes: Any,
-                                                datastore: DatastoreUnderTest,
-                                                settings: Settings) -> None:
+                                                datastore: DatastoreUnderTest) -> None:
     """A guest whose engine dies and whose agent falls silent shows ACTIVE with
     operating status ERROR (Trove's expired-heartbeat rule); once it recovers the
     instance is HEALTHY again and, on a real engine, the data written before the
     failure is still there."""
     databases, users = initial_accounts(datastore)
     own = instance_factory("guest-failure", databases=databases, users=users)
-    probe = _probe(probes, own)
+    probe = probes.optional(own)
     if probe is not None:
         probe.add(DATA_SETS["small"])
 
     local_control.fail_guest(own.id)
     waiters.wait_for_instance(member.trove, own.id, status="ACTIVE", operating_status="ERROR",
-                              operation="guest_cast", transient=("ACTIVE",),
-                              timeout=settings.scaled(waiters.TIMEOUTS["guest_cast"]))
+                              operation="guest_cast", transient=("ACTIVE",))
     if probe is not None:
         assert not probe.ping(), f"the engine of failed guest {own.id} still answers"
 
     local_control.recover_guest(own.id)
     waiters.wait_for_instance(member.trove, own.id, operation="guest_cast",
-                              transient=("ACTIVE", "ACTIVE/ERROR"),
-                              timeout=settings.scaled(waiters.TIMEOUTS["guest_cast"]))
+                              transient=("ACTIVE", "ACTIVE/ERROR"))
     if probe is not None:
         waiters.wait_until(f"the engine of {own.id} to answer again", probe.ping)
         probe.verify(DATA_SETS["small"])

@@ -60,10 +60,6 @@ def _enable(member: CloudClients, instance: Any, password: str | None = None) ->
     return Credentials(user["name"], user["password"])
 
 
-def _logs_in(probes: Any, instance: Any, credentials: Credentials) -> bool:
-    return probes(instance, credentials).ping()
-
-
 def _settle(member: CloudClients, instance: Any) -> Any:
     """After a backup, wait until the instance takes actions again."""
     return waiters.wait_for_instance(member.trove, instance.id, operation="backup")
@@ -110,6 +106,7 @@ def test_root_calls_from_another_project(alt: CloudClients, member: CloudClients
     assert _root_enabled(member, instance) is False
 
 
+@pytest.mark.real_data
 @needs_root
 def test_enable_root_without_password(member: CloudClients, instance_factory: Any, probes: Any,
                                       datastore: DatastoreUnderTest) -> None:
@@ -118,8 +115,8 @@ def test_enable_root_without_password(member: CloudClients, instance_factory: An
     own = instance_factory("root-enable")
     root = _enable(member, own)
     assert root.user == datastore.entry.root_user
-    assert _logs_in(probes, own, root), "root cannot log in with the returned password"
-    assert not _logs_in(probes, own, Credentials(root.user, "not-" + str(root.password)))
+    assert probes.logs_in(own, root), "root cannot log in with the returned password"
+    assert not probes.logs_in(own, Credentials(root.user, "not-" + str(root.password)))
     assert _root_enabled(member, own) is True
 
     users = f"/instances/{own.id}/users"
@@ -128,9 +125,10 @@ def test_enable_root_without_password(member: CloudClients, instance_factory: An
     for method in ("GET", "DELETE"):
         refusal = request(member, method, f"{users}/{root.user}", expect=400)
         assert "is on the reserved list" in str(refusal), refusal
-    assert _logs_in(probes, own, root), "root stopped working after the refused delete"
+    assert probes.logs_in(own, root), "root stopped working after the refused delete"
 
 
+@pytest.mark.real_data
 @needs_root
 def test_enable_root_with_password(member: CloudClients, instance_factory: Any, probes: Any,
                                    datastore: DatastoreUnderTest) -> None:
@@ -139,32 +137,34 @@ def test_enable_root_with_password(member: CloudClients, instance_factory: Any, 
     own = instance_factory("root-password")
     root = _enable(member, own, ROOT_PASSWORD)
     assert root == Credentials(datastore.entry.root_user, ROOT_PASSWORD)
-    assert _logs_in(probes, own, root)
+    assert probes.logs_in(own, root)
 
     again = _enable(member, own)
     assert again.user == root.user and again.password != ROOT_PASSWORD
-    assert _logs_in(probes, own, again), "root cannot log in with the reset password"
-    assert not _logs_in(probes, own, root), "the previous root password still works"
+    assert probes.logs_in(own, again), "root cannot log in with the reset password"
+    assert not probes.logs_in(own, root), "the previous root password still works"
     assert _root_enabled(member, own) is True
 
 
+@pytest.mark.real_data
 @needs_root
 @pytest.mark.requires("root_disable")
 def test_disable_root(member: CloudClients, instance_factory: Any, probes: Any) -> None:
     own = instance_factory("root-disable")
     root = _enable(member, own, ROOT_PASSWORD)
     request(member, "DELETE", _path(own), expect=204)
-    assert not _logs_in(probes, own, root), "root still logs in after disable"
+    assert not probes.logs_in(own, root), "root still logs in after disable"
     # Trove 26 reports the state after disable (change d563d002); the old
     # runners expected rootEnabled to stay true.
     assert _root_enabled(member, own) is False
     request(member, "DELETE", _path(own), expect=404)
 
     back = _enable(member, own, ROOT_PASSWORD)
-    assert _logs_in(probes, own, back), "root cannot log in after enabling it again"
+    assert probes.logs_in(own, back), "root cannot log in after enabling it again"
     assert _root_enabled(member, own) is True
 
 
+@pytest.mark.real_data
 @needs_root
 @pytest.mark.requires("root_disable", "backup")
 @pytest.mark.slow
@@ -182,13 +182,14 @@ def test_root_state_restored_from_backups(member: CloudClients, instance_factory
 
     from_enabled = instance_factory("root-restored-enabled",
                                     restorePoint={"backupRef": enabled_backup.id})
-    assert _logs_in(probes, from_enabled, root), "root did not come back with the backup"
+    assert probes.logs_in(from_enabled, root), "root did not come back with the backup"
     from_disabled = instance_factory("root-restored-disabled",
                                      restorePoint={"backupRef": disabled_backup.id})
-    assert not _logs_in(probes, from_disabled, root), \
+    assert not probes.logs_in(from_disabled, root), \
         "root logs in on an instance restored from a backup taken after disable"
 
 
+@pytest.mark.real_data
 @needs_root
 @pytest.mark.requires("backup")
 @pytest.mark.slow
@@ -201,5 +202,5 @@ def test_restored_instance_reports_root_enabled(member: CloudClients, instance_f
     backup = backup_factory(own, "root-report")
     _settle(member, own)
     restored = instance_factory("root-report-restored", restorePoint={"backupRef": backup.id})
-    assert _logs_in(probes, restored, root)
+    assert probes.logs_in(restored, root)
     assert _root_enabled(member, restored) is True

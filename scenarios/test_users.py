@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import pytest
 
-from trove_it import waiters
+from trove_it import accounts, waiters
 from trove_it.catalogue import UserDef
 from trove_it.clients import CloudClients
 from trove_it.expect import api_error, request
@@ -60,12 +60,6 @@ def _path(instance: Any, user: UserDef | None = None) -> str:
     return base if user is None else f"{base}/{quote(user.ref, safe='')}"
 
 
-def _listed(member: CloudClients, instance: Any) -> dict[str, list[str]]:
-    """User name -> sorted database names, as the user list shows them."""
-    return {u.name: sorted(d["name"] for d in u.databases)
-            for u in member.trove.users.list(instance.id)}
-
-
 def _access(member: CloudClients, instance: Any, user: UserDef) -> list[str]:
     body = request(member, "GET", f"{_path(instance, user)}/databases", expect=200)
     return sorted(d["name"] for d in body["databases"])
@@ -81,72 +75,25 @@ def _refused(clients: CloudClients, method: str, path: str, body: Any = None, *,
                             f"{message[:300]}"
 
 
-def _logs_in(probes: Any, instance: Any, user: UserDef, password: str | None = None,
-             database: str | None = None) -> bool:
-    """Can the account log in with the native client (to ``database``, if given)?"""
-    return probes(instance, Credentials(user.name, password or user.password, database)).ping()
-
-
-def _create(member: CloudClients, instance: Any, *users: UserDef) -> None:
-    """POST the users (202) and wait until the guest lists them."""
-    request(member, "POST", _path(instance), {"users": [u.body() for u in users]}, expect=202)
-    names = {u.name for u in users}
-    waiters.wait_until(f"users {sorted(names)} to be listed",
-                       lambda: names <= set(_listed(member, instance)))
-
-
-def _forget(member: CloudClients, instance: Any, user: UserDef) -> None:
-    """Delete a user if it is there (cleanup)."""
-    try:
-        member.trove.users.delete(instance.id, user.name, hostname=user.host)
-    except Exception as exc:
-        if not waiters.is_not_found(exc):
-            raise
-
-
 def _scratch(tracker: Tracker, member: CloudClients, instance: Any, user: UserDef) -> UserDef:
     """A user this test owns: created now, deleted by the tracker when the test ends."""
-    tracker.add("user", user.ref, user.name, lambda: _forget(member, instance, user))
-    _create(member, instance, user)
+    tracker.add("user", user.ref, user.name,
+                lambda: accounts.forget_user(member, instance.id, user))
+    accounts.create_users(member, instance.id, [user])
     return user
 
 
 # ---------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def user_databases(member: CloudClients, instance: Any,
-                   datastore: DatastoreUnderTest) -> Iterator[list[str]]:
-    """The catalogue's databases on the shared instance, for the users' access."""
-    defs = datastore.entry.databases
-    names = [d.name for d in defs]
-    path = f"/instances/{instance.id}/databases"
-
-    def listed() -> set[str]:
-        return {db.name for db in member.trove.databases.list(instance.id)}
-
-    request(member, "POST", path, {"databases": [d.body() for d in defs]}, expect=202)
-    try:
-        waiters.wait_until(f"databases {names} to be listed", lambda: set(names) <= listed())
-        yield names
-    finally:
-        for name in names:
-            request(member, "DELETE", f"{path}/{name}", expect=(202, 404))
-        waiters.wait_until("the users' databases to be gone", lambda: not set(names) & listed())
-
-
-@pytest.fixture(scope="module")
 def catalogue_users(member: CloudClients, instance: Any, datastore: DatastoreUnderTest,
-                    user_databases: list[str]) -> Iterator[tuple[UserDef, ...]]:
+                    catalogue_databases: list[str]) -> Iterator[tuple[UserDef, ...]]:
     """The catalogue's users (with their databases) on the shared instance."""
     users = datastore.entry.users
     try:
-        _create(member, instance, *users)
+        accounts.create_users(member, instance.id, users)
         yield users
     finally:
-        for user in users:
-            _forget(member, instance, user)
-        names = {u.name for u in users}
-        waiters.wait_until("the catalogue's users to be gone",
-                           lambda: not names & set(_listed(member, instance)))
+        accounts.forget_users(member, instance.id, users)
 
 
 # ------------------------------------------------------------------- tests
@@ -167,17 +114,18 @@ def test_user_api_offered_as_catalogued(member: CloudClients, instance: Any,
     request(member, "GET", f"{path}/user1/databases", expect=422)
 
 
+@pytest.mark.real_data
 @needs_users
 def test_create_users(member: CloudClients, instance: Any, probes: Any,
                       catalogue_users: tuple[UserDef, ...]) -> None:
-    listed = _listed(member, instance)
+    listed = accounts.listed_users(member, instance.id)
     for user in catalogue_users:
         assert listed.get(user.name) == sorted(user.databases), f"{user.name} as listed"
-        assert _logs_in(probes, instance, user), f"{user.name} cannot log in"
-        assert not _logs_in(probes, instance, user, password="not-" + user.password), \
-            f"{user.name} logs in with a wrong password"
+        assert probes.logs_in(instance, Credentials.of(user)), f"{user.name} cannot log in"
+        wrong = Credentials.of(user, password="not-" + user.password)
+        assert not probes.logs_in(instance, wrong), f"{user.name} logs in with a wrong password"
         for database in user.databases:
-            assert _logs_in(probes, instance, user, database=database), \
+            assert probes.logs_in(instance, Credentials.of(user, database=database)), \
                 f"{user.name} cannot use {database}"
 
 
@@ -228,6 +176,7 @@ def test_show_user_access(member: CloudClients, instance: Any,
         assert _access(member, instance, user) == sorted(user.databases), user.name
 
 
+@pytest.mark.real_data
 @needs_users
 def test_revoke_and_grant_access(member: CloudClients, instance: Any, probes: Any,
                                  catalogue_users: tuple[UserDef, ...]) -> None:
@@ -240,12 +189,12 @@ def test_revoke_and_grant_access(member: CloudClients, instance: Any, probes: An
             request(member, "DELETE", f"{_path(instance, user)}/databases/{database}",
                     expect=202)
             assert database not in _access(member, instance, user)
-            assert not _logs_in(probes, instance, user, database=database), \
+            assert not probes.logs_in(instance, Credentials.of(user, database=database)), \
                 f"{user.name} still uses {database} after the revoke"
             request(member, "PUT", f"{_path(instance, user)}/databases",
                     {"databases": [{"name": database}]}, expect=202)
             assert database in _access(member, instance, user)
-            assert _logs_in(probes, instance, user, database=database), \
+            assert probes.logs_in(instance, Credentials.of(user, database=database)), \
                 f"{user.name} cannot use {database} after the grant"
         assert _access(member, instance, user) == sorted(user.databases)
 
@@ -259,19 +208,21 @@ def test_revoke_access_not_granted(member: CloudClients, instance: Any,
     request(member, "DELETE", f"{_path(instance, without)}/databases/{database}", expect=404)
 
 
+@pytest.mark.real_data
 @needs_users
 def test_create_user_without_databases(member: CloudClients, instance: Any, probes: Any,
                                        datastore: DatastoreUnderTest, tracker: Tracker) -> None:
     """The old runner expected 400 here, but only because it posted a bare object
     instead of a list; Trove 26 accepts a user without 'databases', with no access."""
     user = _user(datastore, "tit_nodbs")
-    tracker.add("user", user.ref, user.name, lambda: _forget(member, instance, user))
+    tracker.add("user", user.ref, user.name,
+                lambda: accounts.forget_user(member, instance.id, user))
     body = {k: v for k, v in user.body().items() if k != "databases"}
     request(member, "POST", _path(instance), {"users": [body]}, expect=202)
     waiters.wait_until("user tit_nodbs to be listed",
-                       lambda: user.name in _listed(member, instance))
+                       lambda: user.name in accounts.listed_users(member, instance.id))
     assert _access(member, instance, user) == []
-    assert _logs_in(probes, instance, user)
+    assert probes.logs_in(instance, Credentials.of(user))
 
 
 @needs_users
@@ -287,7 +238,7 @@ def test_invalid_user_creates_are_refused(member: CloudClients, instance: Any,
             expect=400)
     twice = _user(datastore, "tit_twice").body()
     request(member, "POST", path, {"users": [twice, twice]}, expect=400)
-    assert not {"tit_blankpw", "tit_twice"} & set(_listed(member, instance))
+    assert not {"tit_blankpw", "tit_twice"} & set(accounts.listed_users(member, instance.id))
 
 
 @needs_users
@@ -304,7 +255,7 @@ def test_update_user_with_blank_name(member: CloudClients, instance: Any,
                                      catalogue_users: tuple[UserDef, ...]) -> None:
     user = catalogue_users[0]
     request(member, "PUT", _path(instance, user), {"user": {"name": ""}}, expect=400)
-    assert user.name in _listed(member, instance)
+    assert user.name in accounts.listed_users(member, instance.id)
 
 
 @needs_users
@@ -316,25 +267,27 @@ def test_update_user_with_existing_name(member: CloudClients, instance: Any,
     for name in (user.name, other.name):
         _refused(member, "PUT", _path(instance, user), {"user": {"name": name}},
                  says=f'A user with the name "{name}" already exists')
-    assert {user.name, other.name} <= set(_listed(member, instance))
+    assert {user.name, other.name} <= set(accounts.listed_users(member, instance.id))
 
 
+@pytest.mark.real_data
 @needs_users
 def test_update_user_attributes(member: CloudClients, instance: Any, probes: Any,
-                                datastore: DatastoreUnderTest, user_databases: list[str],
+                                datastore: DatastoreUnderTest, catalogue_databases: list[str],
                                 tracker: Tracker) -> None:
     """Rename with a new password: the new account keeps the access and logs in
     with the new password, the old name is gone; re-creating the old name gives
     a fresh account with no access."""
     original = _scratch(tracker, member, instance,
-                        _user(datastore, "tit_rename", databases=(user_databases[0],)))
+                        _user(datastore, "tit_rename", databases=(catalogue_databases[0],)))
     renamed = _user(datastore, "tit_renameupd", NEW_PASSWORD, original.databases)
-    tracker.add("user", renamed.ref, renamed.name, lambda: _forget(member, instance, renamed))
+    tracker.add("user", renamed.ref, renamed.name,
+                lambda: accounts.forget_user(member, instance.id, renamed))
     request(member, "PUT", _path(instance, original),
             {"user": {"name": renamed.name, "password": NEW_PASSWORD}}, expect=202)
 
     def renamed_listed() -> bool:
-        listed = _listed(member, instance)
+        listed = accounts.listed_users(member, instance.id)
         return renamed.name in listed and original.name not in listed
 
     waiters.wait_until("the renamed user to be listed instead of the original", renamed_listed)
@@ -342,20 +295,21 @@ def test_update_user_attributes(member: CloudClients, instance: Any, probes: Any
     shown = request(member, "GET", _path(instance, renamed), expect=200)["user"]
     assert shown["name"] == renamed.name
     assert sorted(d["name"] for d in shown["databases"]) == list(renamed.databases)
-    assert _listed(member, instance)[renamed.name] == list(renamed.databases)
+    assert accounts.listed_users(member, instance.id)[renamed.name] == list(renamed.databases)
     request(member, "GET", _path(instance, original), expect=404)
-    assert _logs_in(probes, instance, renamed, database=renamed.databases[0])
-    assert not _logs_in(probes, instance, renamed, password=PASSWORD)
-    assert not _logs_in(probes, instance, original)
+    assert probes.logs_in(instance, Credentials.of(renamed, database=renamed.databases[0]))
+    assert not probes.logs_in(instance, Credentials.of(renamed, password=PASSWORD))
+    assert not probes.logs_in(instance, Credentials.of(original))
 
     again = _user(datastore, original.name)
     request(member, "POST", _path(instance), {"users": [again.body()]}, expect=202)
     waiters.wait_until("the original name to be listed again",
-                       lambda: again.name in _listed(member, instance))
+                       lambda: again.name in accounts.listed_users(member, instance.id))
     assert _access(member, instance, again) == []
-    assert _logs_in(probes, instance, again)
+    assert probes.logs_in(instance, Credentials.of(again))
 
 
+@pytest.mark.real_data
 @needs_users
 def test_change_password(member: CloudClients, instance: Any, probes: Any,
                          datastore: DatastoreUnderTest, tracker: Tracker) -> None:
@@ -365,8 +319,10 @@ def test_change_password(member: CloudClients, instance: Any, probes: Any,
         change["host"] = user.host
     request(member, "PUT", _path(instance), {"users": [change]}, expect=202)
     waiters.wait_until("the new password to log in",
-                       lambda: _logs_in(probes, instance, user, password=NEW_PASSWORD))
-    assert not _logs_in(probes, instance, user, password=PASSWORD), "the old password still works"
+                       lambda: probes.logs_in(instance,
+                                              Credentials.of(user, password=NEW_PASSWORD)))
+    assert not probes.logs_in(instance, Credentials.of(user, password=PASSWORD)), \
+        "the old password still works"
 
 
 @needs_users
@@ -411,16 +367,17 @@ def test_system_user_is_refused(member: CloudClients, instance: Any,
     _refused(member, "DELETE", path, says=reserved)
 
 
+@pytest.mark.real_data
 @needs_users
 def test_delete_user(member: CloudClients, instance: Any, probes: Any,
                      datastore: DatastoreUnderTest, tracker: Tracker) -> None:
     user = _scratch(tracker, member, instance, _user(datastore, "tit_gone"))
-    assert _logs_in(probes, instance, user)
+    assert probes.logs_in(instance, Credentials.of(user))
     request(member, "DELETE", _path(instance, user), expect=202)
     waiters.wait_until("the deleted user to leave the list",
-                       lambda: user.name not in _listed(member, instance))
+                       lambda: user.name not in accounts.listed_users(member, instance.id))
     request(member, "GET", _path(instance, user), expect=404)
-    assert not _logs_in(probes, instance, user), "a deleted user still logs in"
+    assert not probes.logs_in(instance, Credentials.of(user)), "a deleted user still logs in"
 
 
 @needs_users
@@ -437,6 +394,7 @@ def test_user_calls_from_another_project(alt: CloudClients, instance: Any,
     request(alt, "DELETE", _path(instance, user), expect=404)
 
 
+@pytest.mark.real_data
 @needs_users
 @pytest.mark.slow
 def test_instance_created_with_users(instance_factory: Any, member: CloudClients, probes: Any,
@@ -455,12 +413,12 @@ def test_instance_created_with_users(instance_factory: Any, member: CloudClients
     own = instance_factory("with-users", databases=databases, users=users)
     expected = {u["name"]: sorted(d["name"] for d in u["databases"]) for u in users}
     waiters.wait_until("users from the create call to be listed",
-                       lambda: set(expected) <= set(_listed(member, own)))
-    listed = _listed(member, own)
+                       lambda: set(expected) <= set(accounts.listed_users(member, own.id)))
+    listed = accounts.listed_users(member, own.id)
     assert {name: listed[name] for name in expected} == expected
     assert not getattr(own, "configuration", None), "an instance created without one has a group"
     for user in datastore.entry.users:
-        assert _logs_in(probes, own, user), f"{user.name} cannot log in"
+        assert probes.logs_in(own, Credentials.of(user)), f"{user.name} cannot log in"
         for database in user.databases:
-            assert _logs_in(probes, own, user, database=database), \
+            assert probes.logs_in(own, Credentials.of(user, database=database)), \
                 f"{user.name} cannot use {database}"

@@ -22,6 +22,7 @@ class TestNeeds:
     capabilities: tuple[str, ...] = ()
     fault_injection: bool = False
     image: bool = False
+    real_data: bool = False
 
 
 def reason_to_deselect(needs: TestNeeds, settings: Settings) -> str | None:
@@ -38,7 +39,17 @@ def reason_to_deselect(needs: TestNeeds, settings: Settings) -> str | None:
         missing = catalogue.get(needs.datastore).missing(*needs.capabilities)
         if missing:
             return f"{needs.datastore} lacks {', '.join(missing)}"
+        if needs.real_data and settings.cloud == "local" and _emulated(needs.datastore):
+            return f"{needs.datastore} runs on the local cloud's in-memory engine (no data)"
     return None
+
+
+def _emulated(datastore: str) -> bool:
+    """Served by the local cloud's in-memory engine: no server to read data from."""
+    from trove_it.localcloud.datastores import served
+
+    entry = served(datastore)
+    return entry is None or entry.engine == "memory"
 
 
 @dataclass

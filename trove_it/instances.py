@@ -87,8 +87,7 @@ def initial_accounts(datastore: DatastoreUnderTest) -> tuple[list[dict[str, Any]
 
 
 def build_instance(clients: CloudClients, datastore: DatastoreUnderTest, name: str, *,
-                   on_created: Callable[[Any], None], timeout_scale: float = 1.0,
-                   admin: CloudClients | None = None,
+                   on_created: Callable[[Any], None], admin: CloudClients | None = None,
                    progress: Callable[[str], None] | None = None, **kwargs: Any) -> Any:
     """Create an instance, hand it to ``on_created`` (cleanup registration) at once,
     then wait until it is ACTIVE and HEALTHY."""
@@ -98,7 +97,6 @@ def build_instance(clients: CloudClients, datastore: DatastoreUnderTest, name: s
         "replica" if kwargs.get("replica_of") else "build"
     return waiters.wait_for_instance(
         clients.trove, instance.id, operation=operation,
-        timeout=waiters.TIMEOUTS[operation] * timeout_scale,
         trove_admin=admin.trove if admin else None, progress=progress)
 
 

@@ -34,8 +34,9 @@ NEEDS: dict[str, str] = {
                        "deselected on other targets",
     "image": "validates a guest image (needs --image or --build-image)",
     "upgrade": "upgrades a datastore version (needs a second registered version)",
-    "real_data": "reads and writes data with the datastore's native client; skipped "
-                 "with the reason where no engine answers (in-memory engines)",
+    "real_data": "its point is the engine: logs in or reads data with the datastore's "
+                 "native client; deselected for datastores the local cloud emulates "
+                 "(in-memory engine)",
     "known_bug(reason, datastores=None)": "a bug in Trove itself: the test is a strict xfail "
                                           "(for those datastores), so a fix shows up",
 }

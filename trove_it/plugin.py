@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from trove_it import gating, markers
+from trove_it import gating, markers, waiters
 from trove_it.errors import UserError
 from trove_it.masking import mask
 from trove_it.run_counts import CREATED
@@ -31,6 +31,7 @@ SUMMARY = pytest.StashKey[list[str]]()  # lines for the terminal summary
 FAILED = pytest.StashKey[list[str]]()
 PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 DOSSIER = pytest.StashKey[str]()
+UNCHECKED = pytest.StashKey[list[str]]()  # engine checks a test could not run
 DOSSIER_SECTION = "Captured stdout: trove-it dossier"
 WAITS_PROPERTY = "trove_it_waits"
 CREATED_PROPERTY = "trove_it_created"
@@ -73,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # Workers inherit the controller's run id through workerinput.
         os.environ.setdefault("TROVE_IT_RUN_ID", settings.run_id)
     config.stash[SETTINGS] = settings
+    waiters.scale_timeouts(settings.timeout_scale)
     config.stash[RUN_STATE] = RunState(settings.run_id)
     config.stash[DESELECTED] = gating.Deselections()
     config.stash[SUMMARY] = []
@@ -137,7 +139,8 @@ def _needs(item: pytest.Item) -> gating.TestNeeds:
     return gating.TestNeeds(
         datastore=datastore, capabilities=tuple(capabilities),
         fault_injection=item.get_closest_marker("fault_injection") is not None,
-        image=item.get_closest_marker("image") is not None)
+        image=item.get_closest_marker("image") is not None,
+        real_data=item.get_closest_marker("real_data") is not None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -210,12 +213,27 @@ def _provision(config: pytest.Config, tie_to_parent: bool) -> None:
         raise
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """A test whose other checks passed but whose engine checks could not run is
+    reported as skipped, with the reasons, rather than as a pass."""
+    result = yield
+    unchecked = item.stash.get(UNCHECKED, [])
+    if unchecked:
+        pytest.skip("passed without its engine checks: " + "; ".join(dict.fromkeys(unchecked)))
+    return result
+
+
 # ----------------------------------------------------------------- reports
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
     outcome = yield
     report = outcome.get_result()
     item.stash.setdefault(PHASE_REPORTS, {})[report.when] = report
+    if report.skipped and item.stash.get(UNCHECKED, None) and isinstance(report.longrepr, tuple):
+        # Point the skip at the test rather than at this plugin.
+        path, line, _ = item.location
+        report.longrepr = (path, (line or 0) + 1, report.longrepr[2])
     waits = LEDGER.drain()
     if waits:
         report.user_properties.append((WAITS_PROPERTY, waits))

@@ -109,8 +109,6 @@ class Settings:
     def name(self, purpose: str) -> str:
         return f"{self.prefix}{purpose}"
 
-    def scaled(self, seconds: float) -> float:
-        return seconds * self.timeout_scale
 
 
 def _bool(value: Any) -> bool:

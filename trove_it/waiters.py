@@ -28,6 +28,8 @@ SCHEDULE = tenacity.wait_chain(*[tenacity.wait_fixed(0.1)] * 10, *[tenacity.wait
                                tenacity.wait_fixed(0.4))
 
 # Default timeouts per operation, in seconds, before --timeout-scale.
+# Every timeout a wait is given (these, or a caller's own) is multiplied by
+# the run's --timeout-scale, which the plugin sets once with scale_timeouts.
 TIMEOUTS = {
     "build": 600.0, "restore": 900.0, "replica": 900.0, "restart": 300.0, "resize": 900.0,
     "backup": 900.0, "delete": 300.0, "configuration": 300.0, "promote": 600.0,
@@ -37,7 +39,20 @@ TIMEOUTS = {
 INSTANCE_TRANSIENT = frozenset({"NEW", "BUILD", "REBOOT", "RESIZE", "BACKUP", "PROMOTE",
                                 "EJECT", "DETACH", "UPGRADE", "SHUTDOWN", "RESTART_REQUIRED",
                                 "ACTIVE"})
+BUILDING = ("NEW", "BUILD")
 INSTANCE_FAILURE = frozenset({"ERROR", "FAILED"})
+
+
+_SCALE = [1.0]
+
+
+def scale_timeouts(factor: float) -> None:
+    """Multiply every wait's timeout by ``factor`` (``--timeout-scale``)."""
+    _SCALE[0] = float(factor)
+
+
+def scaled(seconds: float) -> float:
+    return seconds * _SCALE[0]
 
 
 class WaitError(AssertionError):
@@ -82,8 +97,9 @@ def wait(what: str, observe: Callable[[], Observation], done: Callable[[Observat
          failure_detail: Callable[[Observation], str] | None = None,
          progress: Callable[[str], None] | None = None) -> Observation:
     """Poll ``observe`` until ``done``; fail fast on any state not in ``transient``
-    (``None`` accepts every state until the timeout)."""
+    (``None`` accepts every state until the timeout, scaled by --timeout-scale)."""
     allowed = None if transient is None else frozenset(transient)
+    timeout = scaled(timeout)
     start = time.monotonic()
     last: list[Observation] = []
     api_errors = [0]
@@ -203,6 +219,14 @@ def _operating_variants(states: Iterable[str]) -> set[str]:
         for op in operating:
             result.add(f"{base}/{op}" if op else base)
     return result
+
+
+def wait_for_instance_error(trove: Any, instance_id: str, *,
+                            timeout: float | None = None) -> Any:
+    """Wait for an instance meant to fail to reach ERROR; anything but NEW or BUILD
+    on the way fails the wait at once."""
+    return wait_for_instance(trove, instance_id, status="ERROR", operating_status=None,
+                             transient=BUILDING, timeout=timeout)
 
 
 def wait_for_instance_gone(trove: Any, instance_id: str, *, timeout: float | None = None,

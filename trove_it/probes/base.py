@@ -41,6 +41,12 @@ class Credentials:
     password: str | None
     database: str | None = None
 
+    @classmethod
+    def of(cls, user: Any, password: str | None = None, database: str | None = None
+           ) -> Credentials:
+        """A catalogue user's login (``UserDef``), with another password or database."""
+        return cls(user.name, password or user.password, database)
+
 
 def require_module(module: str, package: str) -> Any:
     """Import a driver, or skip the test saying which package is missing."""

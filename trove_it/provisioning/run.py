@@ -103,7 +103,7 @@ def _record(run_state: RunState, slot: str, setup: RunSetup) -> None:
 
 def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -> None:
     member = target.clients("member")
-    admin = target.clients("admin") if target.has("admin") else None
+    admin = target.clients_or_none("admin")
     created: dict[str, str] = {}
     if settings.flavor is None:
         if admin is None:

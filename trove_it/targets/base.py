@@ -92,6 +92,10 @@ class Target:
                 self._clients[role] = connect(name, self.clouds_yaml)
             return self._clients[role]
 
+    def clients_or_none(self, role: str) -> CloudClients | None:
+        """The role's clients when the target has its credentials (admin, alt)."""
+        return self.clients(role) if self.has(role) else None
+
     @property
     def control(self) -> LocalControl | None:
         """The control endpoint of a trove-it local cloud, also when it is reached as

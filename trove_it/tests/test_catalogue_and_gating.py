@@ -62,6 +62,17 @@ def test_gating_reasons() -> None:
                                      existing) == "fault injection needs the local cloud"
 
 
+def test_real_data_tests_are_deselected_only_for_emulated_datastores_on_the_local_cloud(
+        ) -> None:
+    local, existing = _settings(), _settings(os_cloud="somewhere")
+    needs = gating.TestNeeds("cassandra", real_data=True)
+    assert gating.reason_to_deselect(needs, local) == \
+        "cassandra runs on the local cloud's in-memory engine (no data)"
+    assert gating.reason_to_deselect(needs, existing) is None
+    for real in ("mysql", "mariadb", "postgresql", "redis"):
+        assert gating.reason_to_deselect(gating.TestNeeds(real, real_data=True), local) is None
+
+
 def test_gating_rejects_unknown_capabilities() -> None:
     with pytest.raises(ValueError, match="unknown capability 'telepathy'"):
         gating.reason_to_deselect(gating.TestNeeds("mysql", ("telepathy",)), _settings())

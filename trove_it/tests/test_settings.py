@@ -46,7 +46,6 @@ def test_existing_uses_os_cloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_run_id_and_names() -> None:
     s = settings(run_id="ci-42")
     assert s.name("mysql-shared") == "trove-it-ci-42-mysql-shared"
-    assert s.scaled(10) == 10
 
 
 BAD_INPUTS = [

@@ -136,3 +136,25 @@ def test_waits_are_recorded_in_the_ledger() -> None:
     # Only successful waits noticed a change; a timed-out one says nothing of it.
     assert ledger.worst_notice() == 0.3
     assert "build" in ledger.lines()[0] and "noticed within 0.30s" in ledger.lines()[0]
+
+
+def test_timeout_scale_applies_to_waits_without_a_timeout_of_their_own() -> None:
+    """--timeout-scale multiplies the default timeout of every operation (600 s for
+    a build, here scaled down to about a second) as well as explicit ones."""
+    class Stuck:
+        def __init__(self) -> None:
+            self.instances = self
+
+        def get(self, instance_id: str) -> Instance:
+            return Instance("BUILD")
+
+    waiters.scale_timeouts(0.002)
+    try:
+        started = time.monotonic()
+        with pytest.raises(waiters.WaitTimeout, match="timed out after 1"):
+            waiters.wait_for_instance(Stuck(), "i-1")
+        assert time.monotonic() - started < 3
+        with pytest.raises(waiters.WaitTimeout):
+            waiters.wait_until("never", lambda: False, timeout=500)
+    finally:
+        waiters.scale_timeouts(1.0)

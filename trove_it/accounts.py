@@ -1,0 +1,76 @@
+"""Databases and users of an instance through the API: list, create and wait
+until the guest lists them, delete and wait until they are gone.
+
+Trove casts account calls to the guest (202) and lists what the guest
+reports, so every change is followed by a wait on the listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from trove_it import waiters
+from trove_it.catalogue import DatabaseDef, UserDef
+from trove_it.clients import CloudClients
+from trove_it.expect import request
+
+
+def listed_databases(clients: CloudClients, instance_id: str) -> list[str]:
+    return [db.name for db in clients.trove.databases.list(instance_id)]
+
+
+def listed_users(clients: CloudClients, instance_id: str) -> dict[str, list[str]]:
+    """User name -> sorted names of the databases the user list shows for it."""
+    return {u.name: sorted(d["name"] for d in u.databases)
+            for u in clients.trove.users.list(instance_id)}
+
+
+def create_databases(clients: CloudClients, instance_id: str,
+                     databases: Iterable[DatabaseDef]) -> list[str]:
+    """POST the databases (202) and wait until the guest lists them."""
+    defs = list(databases)
+    names = [d.name for d in defs]
+    request(clients, "POST", f"/instances/{instance_id}/databases",
+            {"databases": [d.body() for d in defs]}, expect=202)
+    waiters.wait_until(f"databases {names} to be listed",
+                       lambda: set(names) <= set(listed_databases(clients, instance_id)))
+    return names
+
+
+def delete_databases(clients: CloudClients, instance_id: str, names: Iterable[str]) -> None:
+    """DELETE the databases (202, or 404 when already gone) and wait until unlisted."""
+    wanted = set(names)
+    for name in sorted(wanted):
+        request(clients, "DELETE", f"/instances/{instance_id}/databases/{name}",
+                expect=(202, 404))
+    waiters.wait_until(f"databases {sorted(wanted)} to be gone",
+                       lambda: not wanted & set(listed_databases(clients, instance_id)))
+
+
+def create_users(clients: CloudClients, instance_id: str, users: Iterable[UserDef]) -> None:
+    """POST the users (202) and wait until the guest lists them."""
+    defs = list(users)
+    names = {u.name for u in defs}
+    request(clients, "POST", f"/instances/{instance_id}/users",
+            {"users": [u.body() for u in defs]}, expect=202)
+    waiters.wait_until(f"users {sorted(names)} to be listed",
+                       lambda: names <= set(listed_users(clients, instance_id)))
+
+
+def forget_user(clients: CloudClients, instance_id: str, user: UserDef) -> None:
+    """Delete a user if it is there (for cleanups)."""
+    try:
+        clients.trove.users.delete(instance_id, user.name, hostname=user.host)
+    except Exception as exc:
+        if not waiters.is_not_found(exc):
+            raise
+
+
+def forget_users(clients: CloudClients, instance_id: str, users: Iterable[UserDef]) -> None:
+    """Delete the users that are there and wait until none of them is listed."""
+    defs = list(users)
+    for user in defs:
+        forget_user(clients, instance_id, user)
+    names = {u.name for u in defs}
+    waiters.wait_until(f"users {sorted(names)} to be gone",
+                       lambda: not names & set(listed_users(clients, instance_id)))
