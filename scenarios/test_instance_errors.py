@@ -21,7 +21,7 @@ from trove_it.instances import DatastoreUnderTest, initial_accounts, instance_bo
 from trove_it.probes import DATA_SETS
 from trove_it.provisioning.run import RunSetup
 from trove_it.settings import Settings
-from trove_it.targets.base import LocalControl, Target
+from trove_it.targets.base import LocalControl
 
 pytestmark = pytest.mark.instance_errors
 
@@ -74,34 +74,6 @@ def test_build_fails_with_fault(flavor_key: str, says: str, raw_create: Any,
 
 
 # ------------------------------------------------------------ force delete
-def _stuck_in_build(raw_create: Any, target: Target, datastore: DatastoreUnderTest,
-                    settings: Settings, purpose: str) -> str:
-    """An instance certainly still in BUILD: on the local cloud its guest is held
-    silent; elsewhere the delete simply comes right after the create."""
-    name = settings.name(f"{datastore.name}-{purpose}")
-    if target.control is not None:
-        target.control.hold_next_build(name)
-    created = raw_create(instance_body(datastore, name))["instance"]
-    assert created["status"] == "BUILD"
-    control = target.control
-    if control is not None:
-        # Stuck for real: the server is up and the task manager waits on a guest
-        # that was asked to prepare and never answers.
-        waiters.wait_until(f"the guest of {created['id']} to be asked to prepare",
-                           lambda: _guest_phase(control, created["id"]) == "building",
-                           describe=lambda: _guest_phase(control, created["id"]))
-    return str(created["id"])
-
-
-def _guest_phase(control: LocalControl, instance_id: str) -> str:
-    try:
-        return str(control.guest(instance_id)["phase"])
-    except RuntimeError as exc:  # no guest yet: the server is still being created
-        if "answered 404" in str(exc):
-            return "no guest yet"
-        raise
-
-
 def _force_delete(clients: CloudClients, instance_id: str, reset: dict[str, Any]) -> None:
     """reset_status, then DELETE once the instance shows its server's status
     (on a real cloud the server may still be booting right after the create)."""
@@ -114,35 +86,30 @@ def _force_delete(clients: CloudClients, instance_id: str, reset: dict[str, Any]
     waiters.wait_for_instance_gone(clients.trove, instance_id)
 
 
-def test_force_delete_building_instance(raw_create: Any, admin: CloudClients,
-                                        member: CloudClients, target: Target,
-                                        datastore: DatastoreUnderTest,
-                                        settings: Settings) -> None:
+def test_force_delete_building_instance(stuck_in_build: Any, admin: CloudClients,
+                                        member: CloudClients) -> None:
     """An instance stuck in BUILD refuses a plain delete (422) but an admin's force
     delete (reset_status, then DELETE) removes it: 202, then gone (§3.4; the old
     runner skipped the final check as bug 1656422, which Trove 26 no longer has)."""
-    instance_id = _stuck_in_build(raw_create, target, datastore, settings, "force-delete")
+    instance_id = stuck_in_build("force-delete")
     request(member, "DELETE", f"/instances/{instance_id}", expect=422)
     _force_delete(admin, instance_id, {})
     request(member, "GET", f"/instances/{instance_id}", expect=404)
 
 
-def test_owner_force_delete(raw_create: Any, member: CloudClients, target: Target,
-                            datastore: DatastoreUnderTest, settings: Settings) -> None:
+def test_owner_force_delete(stuck_in_build: Any, member: CloudClients) -> None:
     """The owner may not reset an instance's status (403: admin only) but may force
     delete it (``reset_status`` with ``force_delete``, policy admin_or_owner)."""
-    instance_id = _stuck_in_build(raw_create, target, datastore, settings, "owner-force")
+    instance_id = stuck_in_build("owner-force")
     action = f"/instances/{instance_id}/action"
     request(member, "POST", action, {"reset_status": {}}, expect=403)
     _force_delete(member, instance_id, {"force_delete": True})
 
 
-def test_other_project_cannot_force_delete(raw_create: Any, alt: CloudClients,
-                                           member: CloudClients, target: Target,
-                                           datastore: DatastoreUnderTest,
-                                           settings: Settings) -> None:
+def test_other_project_cannot_force_delete(stuck_in_build: Any, alt: CloudClients,
+                                           member: CloudClients) -> None:
     """Another project's user gets 404 for a force delete and the instance stays."""
-    instance_id = _stuck_in_build(raw_create, target, datastore, settings, "alien-force")
+    instance_id = stuck_in_build("alien-force")
     request(alt, "POST", f"/instances/{instance_id}/action",
             {"reset_status": {"force_delete": True}}, expect=404)
     request(alt, "DELETE", f"/instances/{instance_id}", expect=404)

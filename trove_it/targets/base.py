@@ -52,6 +52,13 @@ class LocalControl:
         the start: the instance stays in BUILD until it is deleted."""
         self._call("POST", "/faults/next-build-hold", json={"name": name})
 
+    def hold_backups(self, instance_id: str) -> None:
+        """Backups of this instance stop once BUILDING until ``release_backups``."""
+        self._call("POST", f"/guests/{instance_id}/hold-backups")
+
+    def release_backups(self, instance_id: str) -> None:
+        self._call("POST", f"/guests/{instance_id}/release-backups")
+
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
 

@@ -1,7 +1,8 @@
 """``/_trove_it``: the local cloud's own control endpoint (admin only).
 
 Fault injection for error-path scenarios (fail or recover a guest, fail the
-next server create, hold the next build in BUILD), and the views a failing
+next server create, hold the next build in BUILD, hold a guest's backups
+while BUILDING), and the views a failing
 test's dossier needs: what a guest runs and where, and the tails of the
 server and engine logs.
 """
@@ -87,6 +88,20 @@ def _recover_guest(request: webob.Request, instance_id: str) -> webob.Response:
     return json_response({"guest": vm.describe()}, status=202)
 
 
+def _hold_backups(request: webob.Request, instance_id: str) -> webob.Response:
+    _admin(request)
+    vm = _guest(request, instance_id)
+    vm.hold_backups()
+    return json_response({"guest": vm.describe()}, status=202)
+
+
+def _release_backups(request: webob.Request, instance_id: str) -> webob.Response:
+    _admin(request)
+    vm = _guest(request, instance_id)
+    vm.release_backups()
+    return json_response({"guest": vm.describe()}, status=202)
+
+
 def _guest_log(request: webob.Request, instance_id: str) -> webob.Response:
     _admin(request)
     vm = _guest(request, instance_id)
@@ -127,6 +142,8 @@ def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
     router.add("GET", "/guests/(?P<instance_id>[^/]+)", _show_guest)
     router.add("POST", "/guests/(?P<instance_id>[^/]+)/fail", _fail_guest)
     router.add("POST", "/guests/(?P<instance_id>[^/]+)/recover", _recover_guest)
+    router.add("POST", "/guests/(?P<instance_id>[^/]+)/hold-backups", _hold_backups)
+    router.add("POST", "/guests/(?P<instance_id>[^/]+)/release-backups", _release_backups)
     router.add("GET", "/guests/(?P<instance_id>[^/]+)/log", _guest_log)
     router.add("GET", "/logs/server", _server_log)
     router.add("POST", "/faults/next-server-create", _fail_next_create)

@@ -35,32 +35,46 @@ BACKUP_CONTAINER = "database_backups"
 GB = 1024 ** 3
 
 
-def _as_guest_errors(cls: type) -> type:
-    """Wrap every public method so failures reach Trove as GuestError.
+# What Trove's guest API casts (trove/guestagent/api.py): the caller returns at
+# once and never learns the outcome, which the guest only logs. Every other
+# method is a call, whose failure reaches Trove as GuestError.
+CASTS = frozenset({"change_passwords", "update_attributes", "create_user", "delete_user",
+                   "create_database", "delete_database", "prepare", "upgrade",
+                   "create_backup", "attach_replication_slave", "rebuild"})
 
-    Trove's real guest API wraps whatever the remote agent raised; Trove's
-    callers catch GuestError (a 500 otherwise). Trove's own exceptions (not
-    found, forbidden, bad request) pass through as the RPC layer lets them.
+
+def _as_guest_rpc(cls: type) -> type:
+    """Give every public method the semantics of Trove's guest RPC.
+
+    Trove's ``GuestAPI._call`` turns whatever the remote agent raised (Trove's
+    own exceptions included) into ``GuestError``, which the API answers with
+    400 "An error occurred communicating with the guest: ..."; a cast runs in
+    the agent on its own time, and its failure stays in the agent's log.
     """
 
-    def wrap(method: Any) -> Any:
+    def as_call(method: Any) -> Any:
         @functools.wraps(method)
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
             from trove.common import exception
 
             try:
                 return method(self, *args, **kwargs)
-            except exception.TroveError:
-                raise
             except Exception as exc:
                 LOG.warning("guest %s: %s failed: %s", self.vm.instance_id, method.__name__, exc)
                 raise exception.GuestError(original_message=str(exc)) from exc
 
         return call
 
+    def as_cast(method: Any) -> Any:
+        @functools.wraps(method)
+        def cast(self: Any, *args: Any, **kwargs: Any) -> None:
+            self.vm.in_background(method.__name__, lambda: method(self, *args, **kwargs))
+
+        return cast
+
     for name, value in list(vars(cls).items()):
         if callable(value) and not name.startswith("_"):
-            setattr(cls, name, wrap(value))
+            setattr(cls, name, as_cast(value) if name in CASTS else as_call(value))
     return cls
 
 
@@ -76,7 +90,7 @@ def _swift_for_location(objects: ObjectStore, location: str
     return SwiftConnection(objects, account), container, name
 
 
-@_as_guest_errors
+@_as_guest_rpc
 class GuestAPI:
     def __init__(self, context: Any, vm: GuestVM):
         self.context = context
@@ -146,10 +160,15 @@ class GuestAPI:
                     self._report_restored_root(engine)
                 if snapshot:
                     self._attach_from_snapshot(engine, snapshot)
-                if databases:
-                    self._create_databases(engine, databases)
-                if users:
-                    self._create_users(engine, users)
+                # Like Trove's guest manager, a database or user that cannot be
+                # created (a restored dump already has it, say) is a warning.
+                for create, items in ((self._create_databases, databases),
+                                      (self._create_users, users)):
+                    for item in items or []:
+                        try:
+                            create(engine, [item])
+                        except Exception as exc:  # noqa: BLE001 - logged, as Trove's guest
+                            vm.log(f"prepare: could not create {item.get('name')}: {exc}")
                 if root_password and not backup_info:
                     engine.enable_root(root_password)
                     vm.extra["root_enabled"] = True
@@ -401,6 +420,7 @@ class GuestAPI:
         try:
             conductor.update_backup(vm.instance_id, backup_id, state="BUILDING",
                                     backup_type=backup_info.get("backup_type", "full"))
+            vm.wait_if_backups_held()
             engine = self._engine()
             metadata = engine.backup(scratch)
             container = backup_info.get("swift_container") or BACKUP_CONTAINER

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import eventlet
+import eventlet.event
 
 from trove_it.localcloud.datastores import ServedDatastore, served
 from trove_it.localcloud.engines.base import Engine, EngineError
@@ -52,6 +53,7 @@ class GuestVM:
         self.lock = threading.RLock()
         self._beating = False
         self._halted = False
+        self._backups_released: eventlet.event.Event | None = None
         self.extra: dict[str, Any] = {}
 
     # identity --------------------------------------------------------
@@ -156,6 +158,22 @@ class GuestVM:
                 self.engine.start()
         self.report()
 
+    def hold_backups(self) -> None:
+        """Fault injection: backups of this guest stop once BUILDING, until released."""
+        if self._backups_released is None:
+            self._backups_released = eventlet.event.Event()
+
+    def release_backups(self) -> None:
+        held, self._backups_released = self._backups_released, None
+        if held is not None:
+            held.send(True)
+
+    def wait_if_backups_held(self) -> None:
+        held = self._backups_released
+        if held is not None:
+            self.log("backup held by fault injection until released")
+            held.wait()
+
     def _backdate_heartbeat(self) -> None:
         """Make Trove see the last heartbeat as expired, as for a dead guest."""
         import datetime
@@ -174,6 +192,7 @@ class GuestVM:
     def halt(self) -> None:
         """The cloud is shutting down: stop the engine, keep nothing running."""
         self._halted = True
+        self.release_backups()
         if self.engine is not None:
             try:
                 self.engine.stop()
@@ -183,6 +202,7 @@ class GuestVM:
     def destroy(self) -> None:
         """The server was deleted: the engine and its data go with it."""
         self._halted = True
+        self.release_backups()
         with self.lock:
             if self.engine is not None:
                 self.engine.destroy()
@@ -229,6 +249,7 @@ class GuestVM:
             "phase": self.phase,
             "error": self.error,
             "failed": self.failed,
+            "backups_held": self._backups_released is not None,
             "running": bool(engine and engine.is_running()),
             "instance_dir": str(engine.ctx.root) if engine else None,
             "pid": engine.process.pid() if engine and hasattr(engine, "process") else None,
