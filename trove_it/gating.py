@@ -20,6 +20,8 @@ class TestNeeds:
 
     datastore: str | None
     capabilities: tuple[str, ...] = ()
+    lacking: tuple[str, ...] = ()
+    """Capabilities the datastore must not have (tests of what Trove refuses it)."""
     fault_injection: bool = False
     image: bool = False
     real_data: bool = False
@@ -27,7 +29,8 @@ class TestNeeds:
 
 def reason_to_deselect(needs: TestNeeds, settings: Settings) -> str | None:
     """None when the test can run; otherwise the reason, short and countable."""
-    unknown = [c for c in needs.capabilities if c not in catalogue.CAPABILITIES]
+    unknown = [c for c in (*needs.capabilities, *needs.lacking)
+               if c not in catalogue.CAPABILITIES]
     if unknown:
         raise ValueError(f"unknown capability {unknown[0]!r} in a requires() marker; known: "
                          f"{', '.join(sorted(catalogue.CAPABILITIES))}")
@@ -36,9 +39,13 @@ def reason_to_deselect(needs: TestNeeds, settings: Settings) -> str | None:
     if needs.fault_injection and settings.cloud != "local":
         return "fault injection needs the local cloud"
     if needs.datastore is not None:
-        missing = catalogue.get(needs.datastore).missing(*needs.capabilities)
+        entry = catalogue.get(needs.datastore)
+        missing = entry.missing(*needs.capabilities)
         if missing:
             return f"{needs.datastore} lacks {', '.join(missing)}"
+        present = [c for c in needs.lacking if entry.has(c)]
+        if present:
+            return f"{needs.datastore} has {', '.join(present)} (the test is of its absence)"
         if needs.real_data and settings.cloud == "local" and _emulated(needs.datastore):
             return f"{needs.datastore} runs on the local cloud's in-memory engine (no data)"
     return None

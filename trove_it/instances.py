@@ -41,7 +41,11 @@ def request_instance(clients: CloudClients, datastore: DatastoreUnderTest, name:
                      users: list[dict[str, Any]] | None = None,
                      flavor_id: str | None = None, volume_size: int | None = None,
                      **extra: Any) -> Any:
-    """POST /instances with the datastore's test flavor and volume."""
+    """POST /instances with the datastore's test flavor and volume; a replica
+    (``replica_of``) takes flavor, volume and datastore from its source, and Trove
+    refuses them in its create call."""
+    if extra.get("replica_of"):
+        return clients.trove.instances.create(name, **extra)
     return clients.trove.instances.create(
         name, flavor_id or datastore.setup.flavor_id,
         volume={"size": volume_size or datastore.setup.volume_size},

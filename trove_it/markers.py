@@ -28,6 +28,8 @@ GROUPS: dict[str, str] = {
 NEEDS: dict[str, str] = {
     "requires(*capabilities)": "needs these datastore capabilities (see trove_it.catalogue); "
                                "deselected where the datastore lacks one",
+    "lacks(*capabilities)": "tests what Trove refuses a datastore without these "
+                            "capabilities; deselected where the datastore has one",
     "slow": "takes more than a few seconds even on the local cloud",
     "multi_node": "creates more than one instance at a time (replicas, clusters)",
     "fault_injection": "injects faults through the local cloud's control endpoint; "

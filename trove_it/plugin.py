@@ -134,10 +134,13 @@ def _needs(item: pytest.Item) -> gating.TestNeeds:
     capabilities: list[str] = []
     for mark in item.iter_markers("requires"):
         capabilities.extend(mark.args)
+    lacking: list[str] = []
+    for mark in item.iter_markers("lacks"):
+        lacking.extend(mark.args)
     callspec = getattr(item, "callspec", None)
     datastore = callspec.params.get("datastore_name") if callspec else None
     return gating.TestNeeds(
-        datastore=datastore, capabilities=tuple(capabilities),
+        datastore=datastore, capabilities=tuple(capabilities), lacking=tuple(lacking),
         fault_injection=item.get_closest_marker("fault_injection") is not None,
         image=item.get_closest_marker("image") is not None,
         real_data=item.get_closest_marker("real_data") is not None)

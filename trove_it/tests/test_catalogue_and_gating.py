@@ -73,6 +73,15 @@ def test_real_data_tests_are_deselected_only_for_emulated_datastores_on_the_loca
         assert gating.reason_to_deselect(gating.TestNeeds(real, real_data=True), local) is None
 
 
+def test_tests_of_an_absent_capability_run_only_where_it_is_absent() -> None:
+    local = _settings()
+    needs = gating.TestNeeds("mysql", lacking=("replication",))
+    assert gating.reason_to_deselect(needs, local) == \
+        "mysql has replication (the test is of its absence)"
+    assert gating.reason_to_deselect(gating.TestNeeds("cassandra", lacking=("replication",)),
+                                     local) is None
+
+
 def test_gating_rejects_unknown_capabilities() -> None:
     with pytest.raises(ValueError, match="unknown capability 'telepathy'"):
         gating.reason_to_deselect(gating.TestNeeds("mysql", ("telepathy",)), _settings())

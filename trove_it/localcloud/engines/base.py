@@ -195,6 +195,20 @@ class Engine(abc.ABC):
     def replication_credentials(self) -> tuple[str, str]:
         raise NotSupported(f"{self.kind} does not replicate")
 
+    def replication_password(self) -> str:
+        """The password of this source's replication account, made once and kept:
+        a replica that joins later must not lock out the ones already following."""
+        path = self.ctx.root / "replication-password"
+        try:
+            return path.read_text().strip()
+        except OSError:
+            import secrets
+
+            password = secrets.token_urlsafe(16)
+            path.write_text(password)
+            path.chmod(0o600)
+            return password
+
     def replication_position(self) -> dict[str, Any]:
         raise NotSupported(f"{self.kind} does not replicate")
 

@@ -339,9 +339,7 @@ class MariaDBEngine(Engine):
 
     # replication -----------------------------------------------------
     def replication_credentials(self) -> tuple[str, str]:
-        import secrets
-
-        password = secrets.token_urlsafe(16)
+        password = self.replication_password()
         self.execute(
             f"CREATE USER IF NOT EXISTS {account(REPLICATION_USER, '%')} "
             f"IDENTIFIED BY {quote_str(password)}",

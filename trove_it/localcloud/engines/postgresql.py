@@ -308,9 +308,7 @@ class PostgreSQLEngine(Engine):
 
     # replication -----------------------------------------------------
     def replication_credentials(self) -> tuple[str, str]:
-        import secrets
-
-        password = secrets.token_urlsafe(16)
+        password = self.replication_password()
         if self._role_exists(REPLICATION_USER):
             self.query(f"ALTER ROLE {REPLICATION_USER} PASSWORD {quote_literal(password)}")
         else:
@@ -334,7 +332,8 @@ class PostgreSQLEngine(Engine):
         basebackup = binaries.require("postgresql", "pg_basebackup")
         result = processes.run(
             [basebackup, "-h", source.host, "-p", str(source.port), "-U", source.user,
-             "-D", str(self.ctx.data_dir), "-R", "-X", "stream", "--no-sync"],
+             "-D", str(self.ctx.data_dir), "-R", "-X", "stream", "--no-sync",
+             "--checkpoint=fast"],
             user=self.ctx.run_as, env=env, timeout=600)
         if result.returncode != 0:
             raise EngineError("pg_basebackup failed: " +

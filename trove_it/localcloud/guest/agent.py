@@ -25,7 +25,7 @@ from trove_it.localcloud.engines.base import (
     User,
 )
 from trove_it.localcloud.guest import conductor, replication, shapes
-from trove_it.localcloud.guest.logs import SYS, GuestLog, log_defs
+from trove_it.localcloud.guest.logs import SYS, USER, GuestLog, log_defs
 from trove_it.localcloud.guest.modules import ModuleStore
 from trove_it.localcloud.guest.vm import HEALTHY, SHUTDOWN, GuestVM
 
@@ -231,8 +231,6 @@ class GuestAPI:
         self.vm.report(SHUTDOWN)
         engine.restart()
         self.vm.autostart = True
-        if "logs" in self.vm.extra:
-            self.restart_completed()
         self.vm.log("restarted the database")
         self.vm.report(HEALTHY)
 
@@ -541,39 +539,41 @@ class GuestAPI:
 
     def guest_log_action(self, log_name: str, enable: Any = None, disable: Any = None,
                          publish: Any = None, discard: Any = None) -> dict[str, Any]:
+        """In the order Trove 26's guest manager takes: publishing enables; a SYS
+        log is only ever published; a USER log is switched; then the log is shown
+        (refused for a log the caller may not see), discarded, published."""
         from trove.common import exception
 
+        if enable and disable:
+            raise exception.BadRequest(f"Cannot enable and disable log '{log_name}'.")
+        if publish and not disable:
+            enable = True
         log = self._logs().get(log_name)
         if log is None:
             raise exception.NotFound(f"Log '{log_name}' is not defined.")
-        if not self._exposed(log_name):
-            raise exception.LogAccessForbidden(action="access", log=log_name)
-        if enable and disable:
-            raise exception.BadRequest("Cannot enable and disable a log at the same time.")
-        if log.defn.type == SYS and (enable or disable) and not publish:
+        if log.defn.type == SYS and not publish and (enable or disable):
             raise exception.BadRequest(f"Cannot {'enable' if enable else 'disable'} "
                                        f"a SYSTEM log ('{log_name}').")
-        if enable or (publish and not disable and log.status == "Disabled"):
-            self._toggle(log, True)
-        if disable:
-            if discard:
-                log.discard(self._swift())
-            self._toggle(log, False)
+        if log.defn.type == USER and (log.enabled and disable or not log.enabled and enable):
+            self._toggle(log, bool(enable))
+        exposed = self._exposed(log_name)
+        for wanted, action in ((True, "show"), (discard, "discard"), (publish, "publish")):
+            if wanted and not exposed:
+                raise exception.LogAccessForbidden(action=action, log=log_name)
+        if discard:
+            log.discard(self._swift())
         if publish:
             log.publish(self._swift())
-        if discard and not disable:
-            log.discard(self._swift())
         return log.show()
 
     def _toggle(self, log: GuestLog, enabled: bool) -> None:
-        if log.defn.type == SYS:
-            return
+        """Switch a USER log; where the engine must restart to start or stop
+        logging (PostgreSQL), the instance, not the log, needs the restart."""
         needs_restart = self._engine().enable_log(log.defn.name, enabled)
+        log.enabled = enabled
+        log.status = "Enabled" if enabled else "Disabled"
         if needs_restart:
-            log.set_status("Restart Required")
             self._require_restart()
-        else:
-            log.set_status("Enabled" if enabled else "Disabled")
         self.vm.log(f"log {log.defn.name} {'enabled' if enabled else 'disabled'}"
                     f"{' (restart required)' if needs_restart else ''}")
 
@@ -584,12 +584,6 @@ class GuestAPI:
         status = InstanceServiceStatus.find_by(instance_id=self.vm.instance_id)
         status.set_status(service_status.ServiceStatuses.RESTART_REQUIRED)
         status.save()
-
-    def restart_completed(self) -> None:
-        for log in self._logs().values():
-            if log.status == "Restart Required":
-                log.set_status("Restart Completed")
-                log.refresh()
 
     # modules ---------------------------------------------------------
     def _modules(self) -> ModuleStore:

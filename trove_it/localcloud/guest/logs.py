@@ -4,8 +4,9 @@ Publishing writes the new part of the log file to the instance tenant's
 ``database_logs`` container under ``<instance>/<manager>-<log>/`` with an
 ``x-object-meta-lines`` header on every part, which is what python-
 troveclient's log reader needs, plus the metafile beside the prefix. The
-status rules (Disabled, Enabled, Ready, Partial, Published, Restart
-Required) follow Trove's own guest log.
+status rules (Disabled, Enabled, Ready, Partial, Published, Rotated) follow
+Trove's own guest log, which never shows a log as "Restart Required": an
+engine that must restart to log marks the instance instead.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class GuestLog:
         self.file = file
         self.instance_id = instance_id
         self.manager = manager
+        self.enabled = definition.type == SYS
         self.status = "Enabled" if definition.type == SYS else "Disabled"
         self.published = 0
         self.header_digest = ""
@@ -82,14 +84,9 @@ class GuestLog:
         except OSError:
             return ""
 
-    def set_status(self, status: str) -> None:
-        # Restart Required sticks until the restart completes.
-        if self.status != "Restart Required" or status == "Restart Completed":
-            self.status = status
-
     def refresh(self) -> None:
         size = self._size()
-        if self.status in ("Disabled", "Restart Required"):
+        if self.status == "Disabled":
             return
         rotated = self.published > 0 and (size < self.published or
                                           self.header_digest != self._digest())
