@@ -131,13 +131,16 @@ def chain(source: Any, member: CloudClients, shared_probes: Any,
 
 
 @pytest.fixture
-def held_backups(local_control: LocalControl, source: Any) -> Iterator[LocalControl]:
-    """The source's next backup stops once BUILDING until the test ends."""
+def held_backups(local_control: LocalControl, member: CloudClients,
+                 source: Any) -> Iterator[LocalControl]:
+    """The source's next backup stops once BUILDING until the test ends; then it
+    completes, and the source is ACTIVE again before the next test."""
     local_control.hold_backups(source.id)
     try:
         yield local_control
     finally:
         local_control.release_backups(source.id)
+        _settle(member, source)
 
 
 def _running_backup(member: CloudClients, source: Any, tracker: Any, settings: Settings) -> Any:

@@ -108,8 +108,6 @@ def logged(module_instance_factory: Any, datastore: DatastoreUnderTest) -> Any:
 def user_log(member: CloudClients, logged: Any,
              datastore: DatastoreUnderTest) -> Iterator[str]:
     """The datastore's first user log, disabled and unpublished before and after."""
-    if not datastore.entry.user_logs:
-        pytest.skip(f"{datastore.name} has no user log")
     name = datastore.entry.user_logs[0]
     yield name
     log = _act(member, logged, name)
@@ -137,6 +135,7 @@ def test_log_list_for_the_user_and_the_admin(member: CloudClients, admin: CloudC
 
 # --------------------------------------------------------- user log flow
 @pytest.mark.real_data
+@pytest.mark.requires("user_logs")
 @pytest.mark.slow
 def test_user_log_enable_publish_read_discard_disable(member: CloudClients, logged: Any,
                                                       user_log: str, probes: Any,

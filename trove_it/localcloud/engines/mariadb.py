@@ -101,6 +101,10 @@ class MariaDBEngine(Engine):
     def socket(self) -> Path:
         return self.ctx.run_dir / "mysqld.sock"
 
+    @property
+    def tmp_dir(self) -> Path:
+        return self.ctx.root / "tmp"
+
     # lifecycle -------------------------------------------------------
     def initialize(self) -> None:
         name = f"mariadb-{TEMPLATE_VERSION}-" + \
@@ -133,6 +137,9 @@ class MariaDBEngine(Engine):
             binaries.require("mariadb", "mariadbd"), "--no-defaults", "--user=root",
             f"--datadir={ctx.data_dir}", f"--bind-address={ctx.address}", f"--port={self.port}",
             f"--socket={self.socket}", f"--pid-file={ctx.run_dir / 'mariadbd.pid'}",
+            # Its own temporary directory: a starting mariadbd deletes every #sql*
+            # file in its tmpdir, which in a shared /tmp are other servers' tables.
+            f"--tmpdir={self.tmp_dir}",
             f"--server-id={ctx.server_id}", f"--log-bin={ctx.data_dir / 'binlog'}",
             "--gtid-strict-mode=ON", "--log-slave-updates=ON", "--binlog-format=MIXED",
             "--innodb-buffer-pool-size=16M", INNODB_LOG_FILE_SIZE, "--performance-schema=OFF",
@@ -149,6 +156,7 @@ class MariaDBEngine(Engine):
 
     def start(self) -> None:
         self._pool.clear()
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self.process.start(self._argv(), ready=self._ping, timeout=90)
 
     def stop(self) -> None:

@@ -75,6 +75,9 @@ class RedisEngine(Engine):
                 "--dbfilename", "dump.rdb", "--unixsocket", str(self.socket),
                 "--unixsocketperm", "700", "--daemonize", "no", "--save", "",
                 "--appendonly", "no", "--protected-mode", "no",
+                # A source starts a replica's full sync at once, not after the
+                # default 5 s wait for more replicas to batch with.
+                "--repl-diskless-sync-delay", "0",
                 "--logfile", str(ctx.log_dir / "redis.log"),
                 "--pidfile", str(ctx.run_dir / "redis.pid")]
         if self.password:
