@@ -110,7 +110,8 @@ def topology(module_instance_factory: Callable[..., Any], shared_probes: Any,
 def test_replicas_and_their_source_name_each_other(member: CloudClients,
                                                    topology: Topology) -> None:
     """Each replica names its source in ``replica_of``; the source lists both in
-    ``replicas`` (§3.13 steps 9, 18)."""
+    ``replicas``; the backups Trove took to seed them are gone again (§3.13 steps
+    9, 18, 42)."""
     ids = {r.id for r in topology.replicas}
     assert _replica_ids(member, topology.source.id) == ids
     for replica in topology.replicas:
@@ -119,6 +120,10 @@ def test_replicas_and_their_source_name_each_other(member: CloudClients,
         assert {link["rel"] for link in shown["replica_of"]["links"]} == {"self", "bookmark"}
         assert not shown.get("replicas")
     assert _source_of(member, topology.source.id) is None
+    path = f"/instances/{topology.source.id}/backups"
+    waiters.wait_until("the replicas' seeding backups to be deleted",
+                       lambda: request(member, "GET", path, expect=200)["backups"] == [],
+                       operation="backup")
 
 
 @pytest.mark.real_data
