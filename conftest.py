@@ -2,7 +2,7 @@
 cloud (settings, target, clients, datastore), instances (shared instance and
 factory), data (native-client probes), accounts (databases and users on the
 shared instance), resources (backups, configuration groups, fault
-injection)."""
+injection), modules (Trove modules)."""
 
 pytest_plugins = [
     "fixtures.cloud",
@@ -10,4 +10,5 @@ pytest_plugins = [
     "fixtures.data",
     "fixtures.accounts",
     "fixtures.resources",
+    "fixtures.modules",
 ]

@@ -141,8 +141,8 @@ def run_pytest(*args: str) -> RunFigures:
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                             *args], cwd=REPO, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-rfE", "-p",
+                             "no:cacheprovider", *args], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     sampler = Sampler(proc.pid)
     thread = threading.Thread(target=sampler.run, daemon=True)
@@ -163,6 +163,9 @@ def run_pytest(*args: str) -> RunFigures:
     created = next((line.strip() for line in lines if line.strip().startswith("created:")), "")
     summary = next((line.strip("= ") for line in reversed(lines)
                     if re.search(r"\d+ (passed|failed|error)", line)), "?")
+    failures = [line.strip() for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    if failures:
+        summary += "; " + "; ".join(failures[:5])
     return RunFigures(wall=wall, total_cpu=max(total, sum(by_kind.values())),
                       server_cpu=by_kind.get("server", 0.0),
                       pytest_cpu=by_kind.get("pytest", 0.0), returncode=proc.returncode,

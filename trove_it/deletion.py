@@ -74,8 +74,13 @@ def delete_configuration(clients: CloudClients, configuration_id: str) -> None:
 
 
 def delete_module(clients: CloudClients, module_id: str) -> None:
+    """Remove the module from the instances it is applied to (Trove refuses to
+    delete an applied module that is not live), then delete it."""
+    trove = clients.trove
     try:
-        clients.trove.modules.delete(module_id)
+        for applied in trove.modules.instances(module_id):
+            trove.instances.module_remove(applied.id, module_id)
+        trove.modules.delete(module_id)
     except Exception as exc:
         if waiters.is_not_found(exc):
             return

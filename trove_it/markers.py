@@ -21,6 +21,7 @@ GROUPS: dict[str, str] = {
     "replication": "replicas, promote and eject",
     "clusters": "clusters: create, grow, shrink, delete",
     "modules": "modules: create, apply, list, remove",
+    "upgrade": "instance upgrade to another version of its datastore, data kept",
     "instance_delete": "instance delete and what it leaves behind",
     "instance_errors": "error paths: failed builds, their faults, force delete",
 }
@@ -35,7 +36,6 @@ NEEDS: dict[str, str] = {
     "fault_injection": "injects faults through the local cloud's control endpoint; "
                        "deselected on other targets",
     "image": "validates a guest image (needs --image or --build-image)",
-    "upgrade": "upgrades a datastore version (needs a second registered version)",
     "real_data": "its point is the engine: logs in or reads data with the datastore's "
                  "native client; deselected for datastores the local cloud emulates "
                  "(in-memory engine)",

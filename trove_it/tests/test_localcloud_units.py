@@ -128,10 +128,15 @@ def test_transaction_order_across_engines() -> None:
 
 
 def test_ping_module_messages() -> None:
-    from trove_it.localcloud.guest.modules import _decode, _ping_message
+    from trove_it.localcloud.guest.modules import _decode, _ping_message, apply_order
 
     good = base64.b64encode(b"Message=Hello World from: test_module_1\n")
     assert _ping_message(_decode(good)) == ("OK", "Hello World from: test_module_1")
-    assert _ping_message(b"\xff\xfe\x00") == ("ERROR",
-                                              "Could not extract ping message from contents")
+    status, message = _ping_message(b"\xff\xfe\x00")
+    assert status == "ERROR" and message.startswith("Could not extract ping message: ")
     assert _ping_message(b"no message here")[1] == "Message not found in contents file"
+    modules = [{"id": "a", "apply_order": 3, "priority_apply": False},
+               {"id": "b", "apply_order": 1, "priority_apply": False},
+               {"id": "c", "apply_order": 9, "priority_apply": True},
+               {"id": "d", "apply_order": 2, "priority_apply": True}]
+    assert [m["id"] for m in apply_order(modules)] == ["d", "c", "b", "a"]
