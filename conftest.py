@@ -2,7 +2,7 @@
 cloud (settings, target, clients, datastore), instances (shared instance and
 factory), data (native-client probes), accounts (databases and users on the
 shared instance), resources (backups, configuration groups, fault
-injection), modules (Trove modules)."""
+injection), modules (Trove modules), clusters (clusters and their members)."""
 
 pytest_plugins = [
     "fixtures.cloud",
@@ -11,4 +11,5 @@ pytest_plugins = [
     "fixtures.accounts",
     "fixtures.resources",
     "fixtures.modules",
+    "fixtures.clusters",
 ]

@@ -15,9 +15,7 @@ with the server.
 
 from __future__ import annotations
 
-import socket
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +23,7 @@ import pytest
 from trove_it import deletion, waiters
 from trove_it.clients import CloudClients
 from trove_it.expect import request
+from trove_it.guest_leftovers import assert_nothing_left
 from trove_it.instance_checks import GONE, show, state
 from trove_it.instances import (
     DatastoreUnderTest,
@@ -32,9 +31,8 @@ from trove_it.instances import (
     initial_accounts,
     instance_body,
 )
-from trove_it.localcloud.lifecycle import processes
 from trove_it.settings import Settings
-from trove_it.targets.base import LocalControl, Target
+from trove_it.targets.base import Target
 from trove_it.tracker import Tracker
 
 pytestmark = pytest.mark.instance_delete
@@ -47,24 +45,6 @@ FLAVOR_GONE_BUG = ("Trove 26 answers 500 to deleting an instance whose flavor wa
 # ----------------------------------------------------------------- helpers
 def _servers(admin: CloudClients) -> list[Any]:
     return list(admin.conn.compute.servers(all_projects=True))
-
-
-def _guest_is_gone(control: LocalControl, instance_id: str) -> bool:
-    try:
-        control.guest(instance_id)
-    except RuntimeError as exc:
-        if "answered 404" in str(exc):
-            return True
-        raise
-    return False
-
-
-def _refuses_connections(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=2):
-            return False
-    except OSError:
-        return True
 
 
 # ------------------------------------------------------------------- tests
@@ -96,18 +76,7 @@ def test_delete(instance_factory: Any, member: CloudClients, target: Target,
         assert server_id not in {s.id for s in servers}, f"server {server_id} is still there"
         assert own.name not in {s.name for s in servers}
     if control is not None and guest is not None:
-        waiters.wait_until("the guest to be gone from the local cloud",
-                           lambda: _guest_is_gone(control, own.id), operation="delete")
-        if guest.get("instance_dir"):
-            assert not Path(guest["instance_dir"]).exists(), \
-                f"{guest['instance_dir']} is still there"
-        if guest.get("real_engine"):
-            if guest.get("pid"):
-                waiters.wait_until(f"engine process {guest['pid']} to stop",
-                                   lambda: not processes.alive(int(guest["pid"])),
-                                   operation="delete", timeout=30)
-            port = int(guest.get("port") or datastore.entry.port)
-            assert _refuses_connections(address, port), f"{address}:{port} still answers"
+        assert_nothing_left(control, own.id, guest, address, datastore.entry.port)
 
 
 def test_delete_unknown_instance(member: CloudClients, target: Target) -> None:

@@ -121,6 +121,11 @@ def inactive_version(admin: CloudClients, member: CloudClients, settings: Settin
                "version": datastore.version}
     if detail.get("image"):
         version["image"] = detail["image"]
+    # Trove has default guest classes for mysql, mariadb and postgresql only:
+    # other datastores' versions must name theirs, as the version under test does.
+    for key in ("registry_ext", "repl_strategy"):
+        if detail.get(key):
+            version[key] = detail[key]
     body = {"version": version}
     request(admin, "POST", "/mgmt/datastore-versions", body, expect=202)
     created = next(v for v in request(admin, "GET", "/mgmt/datastore-versions",

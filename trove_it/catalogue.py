@@ -100,6 +100,13 @@ class Datastore:
     sys_logs: tuple[str, ...] = ("guest",)
     """Guest logs only an admin sees."""
     log_enable_requires_restart: bool = False
+    cluster_members: int = 2
+    """Members of the smallest cluster this suite builds (Trove's floor where it has one)."""
+    cluster_floor: bool = False
+    """Trove refuses a cluster with fewer than ``cluster_members`` members."""
+    cluster_actions: frozenset[str] = frozenset()
+    """Cluster actions Trove 26's strategy for the datastore serves (grow, shrink,
+    restart, upgrade, configuration)."""
 
     def has(self, *capabilities: str) -> bool:
         return set(capabilities) <= self.capabilities
@@ -129,7 +136,11 @@ _INVALID_USERS = ({"name": "", "password": "password1"},
                   {"password": "password1"})
 
 
+GALERA_ACTIONS = frozenset({"grow", "shrink", "restart", "upgrade", "configuration"})
+
+
 def _mysql_family(name: str, caps: frozenset[str], probe: str | None) -> Datastore:
+    galera = "clusters" in caps
     return Datastore(
         name=name, manager=name, port=3306, capabilities=caps, probe=probe,
         flavor="small-7", helper_database="firstdb",
@@ -139,6 +150,9 @@ def _mysql_family(name: str, caps: frozenset[str], probe: str | None) -> Datasto
         ignore_dbs=("mysql", "information_schema", "performance_schema", "sys"),
         config=_MYSQL_CONFIG, user_logs=("general", "slow_query"),
         sys_logs=("guest", "error"),
+        # galera_common: <datastore>.min_cluster_member_count, 3 by default.
+        cluster_members=3 if galera else 2, cluster_floor=galera,
+        cluster_actions=GALERA_ACTIONS if galera else frozenset(),
     )
 
 
@@ -149,7 +163,7 @@ DATASTORES: tuple[Datastore, ...] = (
         config=ConfigValues(non_dynamic={"sstable_preemptive_open_interval_in_mb": 40},
                             invalid=({"sstable_preemptive_open_interval_in_mb": -1},
                                      {"sstable_preemptive_open_interval_in_mb": "string_value"})),
-        user_logs=("system",)),
+        user_logs=("system",), cluster_actions=GALERA_ACTIONS),
     Datastore("couchbase", "couchbase", 8091, COMMON, "couchbase", "large-8"),
     Datastore("couchdb", "couchdb", 5984, COMMON, "couchdb", "tiny-4"),
     Datastore(
@@ -164,7 +178,8 @@ DATASTORES: tuple[Datastore, ...] = (
         "large-8", volume_size=5,
         config=ConfigValues(non_dynamic={"systemLog.verbosity": 4},
                             invalid=({"systemLog.verbosity": -1},
-                                     {"systemLog.verbosity": "string_value"}))),
+                                     {"systemLog.verbosity": "string_value"})),
+        cluster_members=3, cluster_floor=True, cluster_actions=frozenset({"grow", "shrink"})),
     _mysql_family("mysql", SQL_ACCOUNTS | COMMON | REPLICATION | {"configuration", "user_logs"},
                   "mysql"),
     _mysql_family("percona", COMMON | REPLICATION | {"configuration", "user_logs"}, "mysql"),
@@ -194,14 +209,16 @@ DATASTORES: tuple[Datastore, ...] = (
         root_user="-",
         config=ConfigValues(dynamic={"hz": 15}, non_dynamic={"databases": 24},
                             invalid=({"hz": 600}, {"databases": -1},
-                                     {"databases": "string_value"}))),
+                                     {"databases": "string_value"})),
+        cluster_actions=frozenset({"grow", "shrink", "upgrade"})),
     Datastore(
         "vertica", "vertica", 5433,
         (COMMON - {"backup", "incremental_backup"}) | {"configuration", "clusters"}, None,
         "large-13", volume_size=5,
         config=ConfigValues(dynamic={"ActivePartitionCount": 3},
                             non_dynamic={"BlockCacheSize": 1024},
-                            invalid=({"ActivePartitionCount": "string_value"},))),
+                            invalid=({"ActivePartitionCount": "string_value"},)),
+        cluster_members=3, cluster_floor=True, cluster_actions=frozenset({"grow", "shrink"})),
 )
 
 BY_NAME: dict[str, Datastore] = {ds.name: ds for ds in DATASTORES}

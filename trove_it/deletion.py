@@ -50,6 +50,25 @@ def delete_instance(member: CloudClients, admin: CloudClients | None, instance_i
         waiters.wait_for_instance_gone(client, instance_id, timeout=timeout)
 
 
+def delete_cluster(member: CloudClients, admin: CloudClients | None, cluster_id: str,
+                   wait: bool = True) -> None:
+    """Delete a cluster and its members; a cluster stuck in a task (Trove deletes
+    only one whose task is NONE) has its task reset by the admin first."""
+    path = f"/clusters/{cluster_id}"
+    response = member.conn.database.request(path, "DELETE", raise_exc=False)
+    if response.status_code == 422 and admin is not None:
+        admin.conn.database.request(f"/mgmt{path}/action", "POST",
+                                    json={"reset-task": {}}, raise_exc=True)
+        response = member.conn.database.request(path, "DELETE", raise_exc=False)
+    if response.status_code == 404:
+        return
+    if response.status_code != 202:
+        raise RuntimeError(f"DELETE {path} answered {response.status_code}: "
+                           f"{response.text[:200]}")
+    if wait:
+        waiters.wait_for_cluster_gone(member.trove, cluster_id)
+
+
 def delete_backup(clients: CloudClients, backup_id: str, wait: bool = True) -> None:
     try:
         clients.trove.backups.delete(backup_id)

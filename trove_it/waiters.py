@@ -95,9 +95,11 @@ class Observation:
 def wait(what: str, observe: Callable[[], Observation], done: Callable[[Observation], bool], *,
          transient: Iterable[str] | None, timeout: float, operation: str,
          failure_detail: Callable[[Observation], str] | None = None,
-         progress: Callable[[str], None] | None = None) -> Observation:
+         progress: Callable[[str], None] | None = None,
+         fail_when: Callable[[Observation], bool] | None = None) -> Observation:
     """Poll ``observe`` until ``done``; fail fast on any state not in ``transient``
-    (``None`` accepts every state until the timeout, scaled by --timeout-scale)."""
+    (``None`` accepts every state until the timeout, scaled by --timeout-scale)
+    or for which ``fail_when`` holds."""
     allowed = None if transient is None else frozenset(transient)
     timeout = scaled(timeout)
     start = time.monotonic()
@@ -126,7 +128,8 @@ def wait(what: str, observe: Callable[[], Observation], done: Callable[[Observat
         if done(obs):
             return False
         elapsed = time.monotonic() - start
-        if allowed is not None and obs.state not in allowed and \
+        refused = allowed is not None and obs.state not in allowed
+        if (refused or (fail_when is not None and fail_when(obs))) and \
                 obs.state != "(no answer yet)":
             detail = failure_detail(obs) if failure_detail else ""
             raise UnexpectedState(f"while waiting for {what}: went to {obs.state} after "
@@ -229,25 +232,91 @@ def wait_for_instance_error(trove: Any, instance_id: str, *,
                              transient=BUILDING, timeout=timeout)
 
 
-def wait_for_instance_gone(trove: Any, instance_id: str, *, timeout: float | None = None,
-                           progress: Callable[[str], None] | None = None) -> None:
-    """Wait until GET on the instance answers 404 (deleted)."""
+def observing_until_gone(fetch: Callable[[], Any], state_of: Callable[[Any], str]
+                         ) -> Callable[[], Observation]:
+    """An ``observe`` for a deletion: the resource's state, or GONE once GET is 404."""
 
     def observe() -> Observation:
         try:
-            instance = trove.instances.get(instance_id)
+            resource = fetch()
         except Exception as exc:
             if is_not_found(exc):
                 return Observation("GONE")
             raise
-        return Observation(instance_state(instance), instance)
+        return Observation(state_of(resource), resource)
 
+    return observe
+
+
+def wait_for_instance_gone(trove: Any, instance_id: str, *, timeout: float | None = None,
+                           progress: Callable[[str], None] | None = None) -> None:
+    """Wait until GET on the instance answers 404 (deleted)."""
+    observe = observing_until_gone(lambda: trove.instances.get(instance_id), instance_state)
     wait(f"instance {instance_id} to be deleted", observe, lambda o: o.state == "GONE",
          transient={"SHUTDOWN", "ACTIVE", "BUILD", "ERROR", "REBOOT", "RESIZE", "BACKUP"} |
          _operating_variants({"SHUTDOWN", "ACTIVE", "BUILD", "REBOOT", "RESIZE", "BACKUP"}) |
          {"ERROR/", "ERROR/HEALTHY", "ERROR/SHUTDOWN", "ERROR/UNKNOWN", "ERROR/ERROR"},
          operation="delete", timeout=timeout if timeout is not None else TIMEOUTS["delete"],
          progress=progress)
+
+
+# ---------------------------------------------------------------- clusters
+CLUSTER_TASKS = frozenset({"BUILDING", "GROWING_CLUSTER", "SHRINKING_CLUSTER",
+                           "RESTARTING_CLUSTER", "UPGRADING_CLUSTER", "UPDATING_CLUSTER",
+                           "DELETING", "NONE"})
+
+
+def cluster_state(cluster: Any) -> str:
+    """'<task>: <member statuses>', e.g. 'BUILDING: ACTIVE,BUILD,BUILD'."""
+    task = (getattr(cluster, "task", None) or {}).get("name", "?")
+    statuses = ",".join(str(m.get("status", "?")) for m in getattr(cluster, "instances", []))
+    return f"{task}: {statuses}"
+
+
+def wait_for_cluster(trove: Any, cluster_id: str, *, members: int | None = None,
+                     operation: str = "cluster", timeout: float | None = None,
+                     trove_admin: Any = None, members_active: bool = True,
+                     progress: Callable[[str], None] | None = None) -> Any:
+    """Wait until the cluster's task is NONE and (``members_active``) every member
+    is ACTIVE (and, given ``members``, there are that many); a member in ERROR
+    fails at once with its fault."""
+
+    def observe() -> Observation:
+        cluster = trove.clusters.get(cluster_id)
+        statuses = [str(m.get("status", "?")) for m in cluster.instances]
+        failed = next((s for s in statuses if s in INSTANCE_FAILURE), None)
+        state = f"member {failed}" if failed else cluster_state(cluster)
+        return Observation(state, cluster)
+
+    def done(obs: Observation) -> bool:
+        cluster = obs.resource
+        if cluster is None or (cluster.task or {}).get("name") != "NONE":
+            return False
+        statuses = [m.get("status") for m in cluster.instances]
+        return (not members_active or all(s == "ACTIVE" for s in statuses)) and \
+            (members is None or len(statuses) == members)
+
+    def fault(obs: Observation) -> str:
+        cluster = obs.resource
+        ids = [m["id"] for m in getattr(cluster, "instances", [])
+               if m.get("status") in INSTANCE_FAILURE]
+        return "; ".join(instance_fault(trove_admin or trove, i) for i in ids)
+
+    what = f"cluster {cluster_id} to have task NONE" + \
+        (f" and {members} members" if members is not None else "") + \
+        (", every member ACTIVE" if members_active else "")
+    return wait(what, observe, done, transient=None, operation=operation,
+                timeout=timeout if timeout is not None else TIMEOUTS["cluster"],
+                failure_detail=fault, progress=progress,
+                fail_when=lambda obs: obs.state.startswith("member ")).resource
+
+
+def wait_for_cluster_gone(trove: Any, cluster_id: str, *, timeout: float | None = None) -> None:
+    """Wait until GET on the cluster answers 404 (deleted, members with it)."""
+    observe = observing_until_gone(lambda: trove.clusters.get(cluster_id), cluster_state)
+    wait(f"cluster {cluster_id} to be deleted", observe, lambda o: o.state == "GONE",
+         transient=None, operation="cluster delete",
+         timeout=timeout if timeout is not None else TIMEOUTS["delete"])
 
 
 # ----------------------------------------------------------------- backups
@@ -264,15 +333,8 @@ def wait_for_backup(trove: Any, backup_id: str, *, timeout: float | None = None,
 
 
 def wait_for_backup_gone(trove: Any, backup_id: str, *, timeout: float | None = None) -> None:
-    def observe() -> Observation:
-        try:
-            backup = trove.backups.get(backup_id)
-        except Exception as exc:
-            if is_not_found(exc):
-                return Observation("GONE")
-            raise
-        return Observation(getattr(backup, "status", "?"), backup)
-
+    observe = observing_until_gone(lambda: trove.backups.get(backup_id),
+                                   lambda backup: str(getattr(backup, "status", "?")))
     wait(f"backup {backup_id} to be deleted", observe, lambda o: o.state == "GONE",
          transient={"COMPLETED", "DELETE_FAILED", "NEW", "BUILDING", "FAILED"},
          operation="delete", timeout=timeout if timeout is not None else TIMEOUTS["delete"])

@@ -7,6 +7,7 @@ the API semantics but has no network endpoint to probe.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 
@@ -37,7 +38,7 @@ SERVED: tuple[ServedDatastore, ...] = (
     ServedDatastore("db2", "memory", ("11.5", "11.1")),
     ServedDatastore("mongodb", "memory", ("7.0", "6.0")),
     ServedDatastore("percona", "memory", ("8.0", "5.7")),
-    ServedDatastore("pxc", "memory", ("8.0", "5.7")),
+    ServedDatastore("pxc", "mariadb", ("8.0", "5.7")),
     ServedDatastore("vertica", "memory", ("12.0", "11.1")),
 )
 
@@ -45,6 +46,9 @@ BY_NAME = {ds.name: ds for ds in SERVED}
 
 LOCAL_IMAGE_NAME = "local-cloud-guest"
 LOCAL_IMAGE_TAGS = ("trove",)
+LOCAL_IMAGE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-it:image:{LOCAL_IMAGE_NAME}"))
+"""The seeded guest image; versions name it by id and by tag, as many
+deployments do (Trove's redis cluster create reads only the id)."""
 
 
 def served(name: str) -> ServedDatastore | None:

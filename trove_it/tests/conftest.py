@@ -8,6 +8,8 @@ Names start with ``selftest_`` so they never shadow the plugin's fixtures.
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +61,14 @@ def selftest_member(selftest_clients: dict[str, CloudClients]) -> CloudClients:
 @pytest.fixture(scope="session")
 def selftest_admin(selftest_clients: dict[str, CloudClients]) -> CloudClients:
     return selftest_clients["admin"]
+
+
+@pytest.fixture
+def engine_root() -> Iterator[Path]:
+    """A directory for engines a test runs itself (reachable by the unprivileged
+    user PostgreSQL runs as), removed afterwards (engines hold no mounts)."""
+    root = default_state_root() / f"selftest-engine-{os.getpid()}-{secrets.token_hex(3)}"
+    root.mkdir(parents=True)
+    os.chmod(root, 0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)

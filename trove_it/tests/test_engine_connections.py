@@ -7,9 +7,6 @@ never handed out again, and that a restarted engine gets fresh ones.
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,6 @@ import pytest
 from trove_it.localcloud.engines.base import Database, EngineContext, User
 from trove_it.localcloud.engines.connection_pool import ConnectionPool
 from trove_it.localcloud.engines.host import engine_templates, unprivileged_user
-from trove_it.localcloud.lifecycle.layout import default_state_root
 from trove_it.tests.conftest import require_engine
 
 
@@ -82,17 +78,6 @@ def test_clear_closes_idle_and_in_use_connections() -> None:
 
 
 # ------------------------------------------------------------ real engines
-@pytest.fixture
-def engine_root() -> Iterator[Path]:
-    root = default_state_root() / f"selftest-engine-{os.getpid()}-{secrets.token_hex(3)}"
-    root.mkdir(parents=True)
-    os.chmod(root, 0o755)
-    yield root
-    import shutil
-
-    shutil.rmtree(root, ignore_errors=True)
-
-
 def _context(root: Path, address: str) -> EngineContext:
     return EngineContext(instance_id="selftest", root=root, address=address,
                          templates=engine_templates(), run_as=unprivileged_user(), server_id=7)

@@ -20,7 +20,7 @@ from typing import Any
 
 from glanceclient import exc as glance_exc
 
-from trove_it.localcloud.datastores import LOCAL_IMAGE_NAME, LOCAL_IMAGE_TAGS
+from trove_it.localcloud.datastores import LOCAL_IMAGE_ID, LOCAL_IMAGE_NAME, LOCAL_IMAGE_TAGS
 
 SEED_MIN_DISK_GB = 2
 SEED_CONTENT = (b"trove-it local guest image\n"
@@ -30,7 +30,7 @@ CHUNK = 1024 * 1024
 
 
 def seed_image_id() -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-it:image:{LOCAL_IMAGE_NAME}"))
+    return LOCAL_IMAGE_ID
 
 
 def _now() -> str:

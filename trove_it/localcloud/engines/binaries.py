@@ -41,9 +41,10 @@ REQUIRED: dict[str, tuple[Program, ...]] = {
     "memory": (),
 }
 
-# What `trove-it cloud install-engines` installs.
-PACKAGES = ("mariadb-server", "mariadb-client", "postgresql", "postgresql-client",
-            "redis-server")
+# What `trove-it cloud install-engines` installs (galera-4 and rsync form the
+# local cloud's Galera clusters; Debian's mariadb-server depends on both).
+PACKAGES = ("mariadb-server", "mariadb-client", "galera-4", "rsync", "postgresql",
+            "postgresql-client", "redis-server")
 
 EXTRA_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 

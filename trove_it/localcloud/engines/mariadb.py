@@ -19,7 +19,7 @@ from typing import Any
 
 import pymysql
 
-from trove_it.localcloud.engines import binaries
+from trove_it.localcloud.engines import binaries, galera
 from trove_it.localcloud.engines.base import (
     Database,
     Engine,
@@ -31,6 +31,7 @@ from trove_it.localcloud.engines.connection_pool import ConnectionPool
 from trove_it.localcloud.engines.server_process import (
     ServerProcess,
     binary_fingerprint,
+    chown_tree,
     copy_template,
     prepare_template,
 )
@@ -94,6 +95,8 @@ class MariaDBEngine(Engine):
         super().__init__(ctx)
         self.process = ServerProcess(ctx, "mariadbd")
         self.enabled_logs: set[str] = set()
+        self.galera: galera.GaleraSettings | None = None
+        """Set once the member has joined a Galera cluster; kept for restarts."""
         self._pool: ConnectionPool[pymysql.connections.Connection] = ConnectionPool(
             self._open, lambda conn: conn.close())
 
@@ -141,7 +144,7 @@ class MariaDBEngine(Engine):
             # file in its tmpdir, which in a shared /tmp are other servers' tables.
             f"--tmpdir={self.tmp_dir}",
             f"--server-id={ctx.server_id}", f"--log-bin={ctx.data_dir / 'binlog'}",
-            "--gtid-strict-mode=ON", "--log-slave-updates=ON", "--binlog-format=MIXED",
+            "--log-slave-updates=ON",
             "--innodb-buffer-pool-size=16M", INNODB_LOG_FILE_SIZE, "--performance-schema=OFF",
             "--skip-name-resolve", "--max-connections=100",
             f"--log-error={ctx.log_dir / LOGS['error']}",
@@ -150,14 +153,37 @@ class MariaDBEngine(Engine):
             f"--general-log={'ON' if 'general' in self.enabled_logs else 'OFF'}",
             f"--slow-query-log={'ON' if 'slow_query' in self.enabled_logs else 'OFF'}",
         ]
+        if self.galera is None:
+            argv += ["--gtid-strict-mode=ON", "--binlog-format=MIXED"]
+        else:
+            argv += galera.argv(self.galera)
         for key, value in sorted(ctx.overrides.items()):
             argv.append(f"--{key.replace('_', '-')}={_sql_value(value).strip(chr(39))}")
         return argv
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
         self._pool.clear()
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        self.process.start(self._argv(), ready=self._ping, timeout=90)
+        if self.galera is not None:
+            # Any (re)join may need a state transfer, which rsync's daemon
+            # writes as its unprivileged user over what the server wrote.
+            chown_tree(self.ctx.data_dir, galera.SST_USER)
+        self.process.start([*self._argv(), *extra], ready=self._ping, timeout=90)
+
+    # Galera ----------------------------------------------------------
+    def join_galera(self, settings: galera.GaleraSettings, bootstrap: bool) -> None:
+        """Restart as a member of ``settings``' cluster: the first member
+        bootstraps it, the others join and receive its state (SST)."""
+        galera.provider()
+        galera.require_sst_tools()
+        self.stop()
+        self.galera = settings
+        self.start(*(["--wsrep-new-cluster"] if bootstrap else []))
+
+    def galera_status(self) -> dict[str, str]:
+        """The member's ``wsrep_%`` status variables."""
+        return {str(name): str(value)
+                for name, value in self.query("SHOW GLOBAL STATUS LIKE 'wsrep\\_%'")}
 
     def stop(self) -> None:
         self._pool.clear()
@@ -165,6 +191,11 @@ class MariaDBEngine(Engine):
 
     def kill(self) -> None:
         self._pool.clear()
+        if self.galera is not None:
+            # A member that leaves in an orderly way keeps the others' quorum;
+            # a killed one can leave a two-member cluster without a primary.
+            self.process.stop()
+            return
         self.process.kill()
 
     def is_running(self) -> bool:

@@ -26,6 +26,7 @@ from trove_it.localcloud.engines.base import (
 from trove_it.localcloud.engines.server_process import ServerProcess
 
 STATE_FILE = "redis-state.json"
+CLUSTER_SLOTS = 16384
 
 
 def _arg(value: Any) -> str:
@@ -43,6 +44,8 @@ class RedisEngine(Engine):
         self.process = ServerProcess(ctx, "redis-server")
         self.password: str | None = None
         self.master_password: str | None = None
+        self.cluster_enabled = False
+        """A member of a Redis cluster (set before the server first starts)."""
         self._client: redis.Redis | None = None
         self._load_state()
 
@@ -57,11 +60,13 @@ class RedisEngine(Engine):
             return
         self.password = state.get("password")
         self.master_password = state.get("master_password")
+        self.cluster_enabled = bool(state.get("cluster_enabled"))
 
     def _save_state(self) -> None:
         path = self.ctx.root / STATE_FILE
         path.write_text(json.dumps({"password": self.password,
-                                    "master_password": self.master_password}))
+                                    "master_password": self.master_password,
+                                    "cluster_enabled": self.cluster_enabled}))
         path.chmod(0o600)
 
     # lifecycle -------------------------------------------------------
@@ -80,6 +85,13 @@ class RedisEngine(Engine):
                 "--repl-diskless-sync-delay", "0",
                 "--logfile", str(ctx.log_dir / "redis.log"),
                 "--pidfile", str(ctx.run_dir / "redis.pid")]
+        if self.cluster_enabled:
+            # The cluster bus listens on port + 10000 of the same address. Every
+            # member shares one machine, so it announces its own loopback address
+            # and dials others from it (else peers see 127.0.0.1 and call back there).
+            argv += ["--cluster-enabled", "yes", "--cluster-config-file",
+                     str(ctx.data_dir / "nodes.conf"), "--cluster-node-timeout", "5000",
+                     "--cluster-announce-ip", ctx.address, "--bind-source-addr", ctx.address]
         if self.password:
             argv += ["--requirepass", self.password]
         if self.master_password:
@@ -214,6 +226,44 @@ class RedisEngine(Engine):
             time.sleep(0.2)
         raise EngineError(f"redis replica did not reach offset {txn} within {timeout}s")
 
+    # cluster ---------------------------------------------------------
+    def enable_cluster(self) -> None:
+        """Make this server a cluster member from its first start on."""
+        self.cluster_enabled = True
+        self._save_state()
+
+    def cluster_node_id(self) -> str:
+        return str(self.client().execute_command("CLUSTER", "MYID"))
+
+    def cluster_meet(self, host: str, port: int) -> None:
+        self.client().execute_command("CLUSTER", "MEET", host, int(port))
+
+    def cluster_addslots(self, first: int, last: int) -> None:
+        self.client().execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+
+    def cluster_own_slots(self) -> int:
+        """How many hash slots this member serves."""
+        for line in str(self.client().execute_command("CLUSTER", "NODES")).splitlines():
+            fields = line.split()
+            if len(fields) > 2 and "myself" in fields[2].split(","):
+                return sum(_slot_count(spec) for spec in fields[8:])
+        return 0
+
+    def cluster_forget(self, node_id: str) -> None:
+        self.client().execute_command("CLUSTER", "FORGET", node_id)
+
+    def cluster_info(self) -> dict[str, str]:
+        text = str(self.client().execute_command("CLUSTER", "INFO"))
+        return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
     # logs ------------------------------------------------------------
     def log_files(self) -> dict[str, Path]:
         return {"redis": self.ctx.log_dir / "redis.log"}
+
+
+def _slot_count(spec: str) -> int:
+    """'0-8191' -> 8192, '42' -> 1; migrating/importing markers ('[...]') count 0."""
+    if spec.startswith("["):
+        return 0
+    first, _, last = spec.partition("-")
+    return int(last or first) - int(first) + 1

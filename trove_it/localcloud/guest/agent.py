@@ -24,7 +24,7 @@ from trove_it.localcloud.engines.base import (
     NotSupported,
     User,
 )
-from trove_it.localcloud.guest import conductor, replication, shapes
+from trove_it.localcloud.guest import cluster, conductor, replication, shapes
 from trove_it.localcloud.guest.logs import SYS, USER, GuestLog, log_defs
 from trove_it.localcloud.guest.modules import ModuleStore
 from trove_it.localcloud.guest.vm import HEALTHY, SHUTDOWN, GuestVM
@@ -153,6 +153,8 @@ class GuestAPI:
                 vm.log(f"prepare: {vm.datastore.name if vm.datastore else '?'} "
                        f"{vm.version_name} on {vm.address} ({engine.kind} engine)")
                 engine.ctx.overrides = dict(overrides or {})
+                if cluster_config:
+                    cluster.joins_cluster(vm, engine, cluster_config)
                 engine.initialize()
                 engine.start()
                 if backup_info:
@@ -174,8 +176,9 @@ class GuestAPI:
                     vm.extra["root_enabled"] = True
                 if modules:
                     self._modules().apply(modules)
-                vm.phase = "ready"
-                vm.log("prepare: complete, engine " + engine.version())
+                vm.phase = cluster.PENDING if cluster_config else "ready"
+                vm.log("prepare: complete, engine " + engine.version() +
+                       (" (waiting to form its cluster)" if cluster_config else ""))
             except Exception as exc:  # noqa: BLE001 - reported as the instance fault
                 vm.phase = "error"
                 vm.error = f"{type(exc).__name__}: {exc}"
@@ -601,6 +604,39 @@ class GuestAPI:
 
     def module_remove(self, module: dict[str, Any]) -> None:
         self._modules().remove(module)
+
+    # clusters (see cluster.py) ---------------------------------------
+    def reset_admin_password(self, admin_password: str) -> None:
+        cluster.remember_admin_password(self.vm, admin_password)
+
+    def install_cluster(self, replication_user: dict[str, str], cluster_configuration: str,
+                        bootstrap: bool) -> None:
+        cluster.install_galera(self.vm, self._engine(), replication_user,
+                               cluster_configuration, bool(bootstrap))
+
+    def get_cluster_context(self) -> dict[str, Any]:
+        return cluster.galera_context(self.vm)
+
+    def write_cluster_configuration_overrides(self, cluster_configuration: str) -> None:
+        cluster.rewrite_galera_members(self.vm, self._engine(), cluster_configuration)
+
+    def cluster_complete(self) -> None:
+        cluster.complete(self.vm)
+
+    def get_node_ip(self) -> list[Any]:
+        return cluster.node_address(self.vm, self._engine())
+
+    def get_node_id_for_removal(self) -> str | None:
+        return cluster.node_id_for_removal(self._engine())
+
+    def remove_nodes(self, node_ids: list[str]) -> None:
+        cluster.forget(self.vm, self._engine(), list(node_ids))
+
+    def cluster_meet(self, ip: str, port: Any) -> None:
+        cluster.meet(self.vm, self._engine(), ip, port)
+
+    def cluster_addslots(self, first_slot: Any, last_slot: Any) -> None:
+        cluster.add_slots(self.vm, self._engine(), first_slot, last_slot)
 
     # upgrade and rebuild ---------------------------------------------
     def pre_upgrade(self) -> dict[str, Any]:

@@ -35,6 +35,8 @@ HEALTHY = "healthy"
 SHUTDOWN = "shutdown"
 BUILDING = "building"
 FAILED = "failed to spawn"
+INSTANCE_READY = "instance ready"
+"""A cluster member that prepared and waits for the task manager to form the cluster."""
 
 
 class GuestVM:
@@ -96,6 +98,8 @@ class GuestVM:
             return BUILDING
         if self.phase == "error":
             return FAILED
+        if self.phase == "cluster_pending":
+            return INSTANCE_READY
         engine = self.engine
         if engine is not None and engine.is_running():
             return HEALTHY

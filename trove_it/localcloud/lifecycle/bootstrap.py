@@ -53,7 +53,7 @@ def bootstrap() -> None:
     from trove.datastore import models as datastore_models
     from trove.db import get_db_api
 
-    from trove_it.localcloud.datastores import LOCAL_IMAGE_TAGS, SERVED
+    from trove_it.localcloud.datastores import LOCAL_IMAGE_ID, LOCAL_IMAGE_TAGS, SERVED
 
     get_db_api().db_sync(cfg.CONF)
     with tempfile.TemporaryDirectory(prefix="trove-it-rules-") as scratch:
@@ -68,7 +68,7 @@ def bootstrap() -> None:
             repl_strategy = None if "replication_namespace" in group else LOCAL_REPLICATION
             for version in ds.versions:
                 datastore_models.update_datastore_version(
-                    ds.name, version, ds.manager, "", list(LOCAL_IMAGE_TAGS), "", 1,
+                    ds.name, version, ds.manager, LOCAL_IMAGE_ID, list(LOCAL_IMAGE_TAGS), "", 1,
                     registry_ext=registry_ext, repl_strategy=repl_strategy)
             datastore_models.update_datastore(ds.name, ds.default_version)
             rules = validation_rules_path(ds.name)
