@@ -64,6 +64,9 @@ def find_leaks(admin: CloudClients, members: Iterable[CloudClients], prefix: str
         project = getattr(backup, "project_id", "")
         add("backup", backup, project, partial(deletion.delete_backup, owner(project), backup.id))
     for clients in [admin, *member_by_project.values()]:
+        for cluster in clients.trove.clusters.list():
+            add("cluster", cluster, clients.project_id,
+                partial(deletion.delete_cluster, clients, admin, cluster.id))
         for config in clients.trove.configurations.list():
             add("configuration", config, clients.project_id,
                 partial(deletion.delete_configuration, clients, config.id))
@@ -82,9 +85,10 @@ def find_leaks(admin: CloudClients, members: Iterable[CloudClients], prefix: str
 
 
 def sweep(leaks: list[Leak]) -> list[tuple[Leak, str]]:
-    """Delete leaks, instances first (they hold backups and configurations)."""
-    order = {"instance": 0, "backup": 1, "configuration": 2, "module": 3, "flavor": 4,
-             "image": 5}
+    """Delete leaks, clusters and instances first (they hold backups and
+    configurations; a cluster's members go with it)."""
+    order = {"cluster": 0, "instance": 1, "backup": 2, "configuration": 3, "module": 4,
+             "flavor": 5, "image": 6}
     failures = []
     for leak in sorted(leaks, key=lambda leak: order.get(leak.kind, 9)):
         try:

@@ -320,7 +320,11 @@ def any_test_failed(config: pytest.Config) -> bool:
 
 
 # ----------------------------------------------------------------- the end
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After pytest's own teardown of the fixtures still set up (an interrupted
+    run's trackers delete what they own while the run's flavors still exist),
+    the leak check and the run's teardown."""
     config = session.config
     if _is_worker(config):
         from trove_it.provisioning import finish, slots

@@ -28,6 +28,7 @@ from trove_it.tests.sockets import listening, listening_on_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD_TEST = Path(__file__).parent / "data" / "interrupt_me.py"
+CHILD_CLUSTER_TEST = Path(__file__).parent / "data" / "interrupt_cluster.py"
 
 
 def _processes_mentioning(text: str) -> list[int]:
@@ -44,11 +45,12 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
-def _run_child(cloud_name: str, run_id: str, marker: Path) -> subprocess.Popen[bytes]:
+def _run_child(cloud_name: str, run_id: str, marker: Path, child_test: Path = CHILD_TEST,
+               datastore: str = "mysql") -> subprocess.Popen[bytes]:
     env = dict(os.environ, TROVE_IT_TEST_MARKER=str(marker))
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", str(CHILD_TEST), "-p", "no:cacheprovider", "-q",
-         "--datastore=mysql", f"--local-cloud={cloud_name}", f"--run-id={run_id}"],
+        [sys.executable, "-m", "pytest", str(child_test), "-p", "no:cacheprovider", "-q",
+         f"--datastore={datastore}", f"--local-cloud={cloud_name}", f"--run-id={run_id}"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -117,6 +119,33 @@ def test_interrupt_on_a_shared_cloud_deletes_the_run_instances(tmp_path: Path) -
         cloud.down()
     assert not _processes_mentioning(desc.state_dir)
     assert not listening(desc.network_cidr)
+
+
+def test_interrupted_cluster_build_leaves_no_cluster(tmp_path: Path) -> None:
+    """A Galera cluster interrupted mid-build is deleted with its members (its
+    task is reset by the admin first: Trove deletes only idle clusters)."""
+    require_engine("mariadb")
+    name = f"trove-it-shared-{secrets.token_hex(3)}"
+    cloud = LocalCloud(name)
+    desc = cloud.up(tie_to_parent=True)
+    try:
+        run_id = secrets.token_hex(4)
+        marker = tmp_path / "started"
+        child = _run_child(name, run_id, marker, CHILD_CLUSTER_TEST, "mariadb")
+        _wait_for(marker, child)
+        _interrupt(child, signal.SIGINT)
+        member = connect(cloud_names(name)["member"], Path(desc.clouds_yaml))
+        admin = connect(cloud_names(name)["admin"], Path(desc.clouds_yaml))
+        clusters = [c.name for c in member.trove.clusters.list()]
+        assert not clusters, f"clusters of the interrupted run left: {clusters}"
+        left = [i.name for i in admin.trove.mgmt_instances.list(deleted=False)
+                if i.name.startswith(f"trove-it-{run_id}-")]
+        assert not left, f"cluster members of the interrupted run left: {left}"
+        assert not any((Path(desc.state_dir) / "instances").iterdir()), \
+            "engine directories left"
+    finally:
+        cloud.down()
+    assert not _processes_mentioning(desc.state_dir)
 
 
 def test_cloud_cli_up_status_down(tmp_path: Path) -> None:
