@@ -6,8 +6,9 @@ negative cluster action groups, §3.15 and §3.16 of the catalogue).
 
 The module shares one cluster (``formed``), built on first use: its members
 are ACTIVE, its task NONE, and it holds the ``tiny`` rows written through its
-first member. Tests that change it (restart, upgrade, grow and shrink,
-configuration) leave it as they found it, in membership and configuration.
+first member. Tests that change it (restart, upgrade, configuration) leave
+it as they found it; grow and shrink, and delete, build clusters of their
+own.
 On the local cloud a cluster of mariadb or pxc is a real Galera cluster of
 MariaDB servers, and one of redis a real Redis cluster; other datastores have
 no cluster there, and the tests that form one are deselected (``real_data``).
@@ -52,6 +53,7 @@ def clustered(test: Callable[..., Any]) -> Callable[..., Any]:
     for mark in CLUSTERED:
         test = mark(test)
     return test
+
 
 DATA = DATA_SETS["tiny"]
 CLUSTER_KEYS = frozenset({"id", "name", "datastore", "instances", "links", "created", "updated",
@@ -445,6 +447,24 @@ def test_mixed_members_refused(member: CloudClients, settings: Settings,
                      cluster_body(datastore, settings.name("cluster-mixed"), flavors),
                      expect=400)
     assert "flavor" in _message(answer).lower(), _message(answer)
+
+
+@pytest.mark.requires("clusters", "configuration")
+def test_group_on_create_refused_where_not_served(member: CloudClients, settings: Settings,
+                                                   configuration_factory: Callable[..., Any],
+                                                   datastore: DatastoreUnderTest) -> None:
+    """A cluster strategy without configuration support (redis) refuses a create
+    with a group: 400, and no cluster."""
+    if "configuration" in datastore.entry.cluster_actions:
+        pytest.skip(f"{datastore.name} clusters take a configuration group")
+    group = configuration_factory(dict(datastore.entry.config.dynamic), "cluster-config")
+    name = settings.name("cluster-with-group")
+    body = cluster_body(datastore, name, member_defs(datastore, datastore.entry.cluster_members),
+                        configuration=group.id)
+    answer = request(member, "POST", "/clusters", body, expect=400)
+    assert _message(answer) == "Configuration groups not supported by the datastore."
+    assert name not in {c["name"] for c in request(member, "GET", "/clusters",
+                                                   expect=200)["clusters"]}
 
 
 @pytest.mark.lacks("clusters")

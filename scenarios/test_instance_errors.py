@@ -9,6 +9,7 @@ ends in (reset, then delete), so any test runs alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +20,6 @@ from trove_it.expect import request
 from trove_it.instance_checks import assert_fault, show
 from trove_it.instances import DatastoreUnderTest, initial_accounts, instance_body
 from trove_it.probes import DATA_SETS
-from trove_it.provisioning.run import RunSetup
 from trove_it.settings import Settings
 from trove_it.targets.base import LocalControl
 
@@ -28,13 +28,6 @@ pytestmark = pytest.mark.instance_errors
 
 
 # ----------------------------------------------------------------- helpers
-def _fault_flavor(run_setup: RunSetup, key: str) -> str:
-    flavor = run_setup.fault_flavors.get(key)
-    if not flavor:
-        pytest.skip(f"no {key} fault flavor was registered on this target")
-    return flavor
-
-
 def _assert_nothing_left(admin: CloudClients, instance_id: str, name: str) -> None:
     """No server and no port of the deleted instance remain (old
     wait_for_error_delete: Neutron ports named ``trove-<id>``)."""
@@ -56,12 +49,12 @@ FAILING_BUILDS = (
 @pytest.mark.parametrize(("flavor_key", "says"), FAILING_BUILDS)
 def test_build_fails_with_fault(flavor_key: str, says: str, raw_create: Any,
                                 member: CloudClients, admin: CloudClients,
-                                run_setup: RunSetup, datastore: DatastoreUnderTest,
-                                settings: Settings) -> None:
+                                fault_flavor: Callable[[str], str],
+                                datastore: DatastoreUnderTest, settings: Settings) -> None:
     """A create nova cannot honour is accepted (200, BUILD), then goes to ERROR
     with a fault that says why; the instance deletes with 202 and leaves no
     server or port behind."""
-    flavor = _fault_flavor(run_setup, flavor_key)
+    flavor = fault_flavor(flavor_key)
     name = settings.name(f"{datastore.name}-error-{flavor_key}")
     created = raw_create(instance_body(datastore, name, flavorRef=flavor))["instance"]
     assert created["status"] == "BUILD"
