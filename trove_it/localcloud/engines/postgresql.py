@@ -110,6 +110,10 @@ class PostgreSQLEngine(Engine):
             "listen_addresses": ctx.address, "port": self.port,
             "unix_socket_directories": str(self.socket_dir), "shared_buffers": "16MB",
             "max_connections": 100, "wal_level": "replica", "max_wal_senders": 10,
+            # Segments are 1 MB here, and a replica's snapshot forces a checkpoint:
+            # without a reserve, a second replica's snapshot recycled the WAL the
+            # first still had to stream ("requested WAL segment ... removed").
+            "wal_keep_size": "64MB",
             "hot_standby": "on", "fsync": "off", "synchronous_commit": "off",
             "log_destination": "stderr", "logging_collector": "off",
             "log_line_prefix": "%m [%p] %q%u@%d ",
