@@ -174,7 +174,7 @@ def formed(module_cluster_factory: ClusterFactory, member: CloudClients, setting
     its group where Trove takes one, and ``tiny`` written through its first member."""
     configuration_id = None
     fields: dict[str, Any] = {}
-    if "configuration" in datastore.entry.cluster_actions and datastore.entry.config.dynamic:
+    if datastore.has("cluster_configuration") and datastore.entry.config.dynamic:
         configuration_id = _group(member, datastore, settings, module_tracker,
                                   "cluster-config", datastore.entry.config.dynamic)
         fields["configuration"] = configuration_id
@@ -292,13 +292,13 @@ def test_upgrade(member: CloudClients, formed: Formed, probes: Any,
 
 
 @clustered
+@pytest.mark.requires("cluster_configuration")
 def test_configuration_detach_and_attach(member: CloudClients, formed: Formed, probes: Any,
                                          settings: Settings, module_tracker: Any,
                                          datastore: DatastoreUnderTest) -> None:
     """The create group's values are live on every member; detach leaves no group
     on the cluster or its members; another group's dynamic values, attached, are
     live on every member; the create group goes back on (§3.15 step 12)."""
-    _needs_action(datastore, "configuration")
     cluster_id = formed.cluster.id
     count = len(formed.cluster.instances)
     initial = datastore.entry.config.dynamic
@@ -450,13 +450,12 @@ def test_mixed_members_refused(member: CloudClients, settings: Settings,
 
 
 @pytest.mark.requires("clusters", "configuration")
+@pytest.mark.lacks("cluster_configuration")
 def test_group_on_create_refused_where_not_served(member: CloudClients, settings: Settings,
                                                    configuration_factory: Callable[..., Any],
                                                    datastore: DatastoreUnderTest) -> None:
     """A cluster strategy without configuration support (redis) refuses a create
     with a group: 400, and no cluster."""
-    if "configuration" in datastore.entry.cluster_actions:
-        pytest.skip(f"{datastore.name} clusters take a configuration group")
     group = configuration_factory(dict(datastore.entry.config.dynamic), "cluster-config")
     name = settings.name("cluster-with-group")
     body = cluster_body(datastore, name, member_defs(datastore, datastore.entry.cluster_members),

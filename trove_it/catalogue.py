@@ -19,6 +19,7 @@ from typing import Any
 CAPABILITIES = frozenset({
     "users", "databases", "root", "root_disable", "backup", "incremental_backup",
     "configuration", "guest_log", "user_logs", "replication", "promote", "eject", "clusters",
+    "cluster_configuration",
     "modules", "upgrade", "restart", "volume_resize", "flavor_resize",
 })
 
@@ -141,6 +142,8 @@ GALERA_ACTIONS = frozenset({"grow", "shrink", "restart", "upgrade", "configurati
 
 def _mysql_family(name: str, caps: frozenset[str], probe: str | None) -> Datastore:
     galera = "clusters" in caps
+    if galera:  # galera_common attaches groups to clusters
+        caps = caps | {"cluster_configuration"}
     return Datastore(
         name=name, manager=name, port=3306, capabilities=caps, probe=probe,
         flavor="small-7", helper_database="firstdb",
@@ -158,7 +161,8 @@ def _mysql_family(name: str, caps: frozenset[str], probe: str | None) -> Datasto
 
 DATASTORES: tuple[Datastore, ...] = (
     Datastore(
-        "cassandra", "cassandra", 9042, COMMON | {"configuration", "user_logs", "clusters"},
+        "cassandra", "cassandra", 9042,
+        COMMON | {"configuration", "user_logs", "clusters", "cluster_configuration"},
         "cassandra", "large-8",
         config=ConfigValues(non_dynamic={"sstable_preemptive_open_interval_in_mb": 40},
                             invalid=({"sstable_preemptive_open_interval_in_mb": -1},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,3 +73,11 @@ def engine_root() -> Iterator[Path]:
     os.chmod(root, 0o755)
     yield root
     shutil.rmtree(root, ignore_errors=True)
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child run a test interrupts with SIGINT: a shell that
+    starts jobs in the background (nohup, CI runners) leaves SIGINT ignored, and a
+    Python child then never sees its Ctrl-C; back at the default, Python turns it
+    into KeyboardInterrupt as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from trove_it.images import probe, qemu, seed
+from trove_it.tests.conftest import interruptible
 
 
 def _sysfs(tmp_path: Path, pvm: bool, flags: str) -> tuple[Path, Path, Path]:
@@ -169,7 +170,7 @@ def test_qemu_never_outlives_the_harness(tmp_path: Path, how: str) -> None:
     except Exception:  # noqa: BLE001
         pytest.skip("qemu-system-x86_64 is not installed")
     child = subprocess.Popen([sys.executable, "-c", QEMU_CHILD, str(tmp_path)],
-                             stdout=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, text=True, preexec_fn=interruptible)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "started"
         pid = _qemu_pid(tmp_path)

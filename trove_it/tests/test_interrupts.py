@@ -23,7 +23,7 @@ from trove_it.localcloud.identity import cloud_names
 from trove_it.localcloud.lifecycle import processes
 from trove_it.localcloud.lifecycle.launcher import LocalCloud
 from trove_it.localcloud.lifecycle.layout import CloudDescriptor, StateLayout, default_state_dir
-from trove_it.tests.conftest import require_engine
+from trove_it.tests.conftest import interruptible, require_engine
 from trove_it.tests.sockets import listening, listening_on_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +51,8 @@ def _run_child(cloud_name: str, run_id: str, marker: Path, child_test: Path = CH
     return subprocess.Popen(
         [sys.executable, "-m", "pytest", str(child_test), "-p", "no:cacheprovider", "-q",
          f"--datastore={datastore}", f"--local-cloud={cloud_name}", f"--run-id={run_id}"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        preexec_fn=interruptible)
 
 
 def _wait_for(marker: Path, child: subprocess.Popen[bytes], timeout: float = 180) -> None:
