@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -191,12 +192,17 @@ class MariaDBEngine(Engine):
 
     def kill(self) -> None:
         self._pool.clear()
-        if self.galera is not None:
-            # A member that leaves in an orderly way keeps the others' quorum;
-            # a killed one can leave a two-member cluster without a primary.
-            self.process.stop()
+        if self.galera is None:
+            self.process.kill()
             return
-        self.process.kill()
+        # A member that leaves in an orderly way keeps the others' quorum; a
+        # killed one can leave a two-member cluster without a primary. Its state
+        # transfer helpers (the SST script, rsync's daemon) share its process
+        # group and may outlive it, writing into a directory being removed.
+        group = self.process.pid()
+        self.process.stop()
+        if group is not None:
+            processes.terminate(group, timeout=5.0, sig=signal.SIGKILL, group=True)
 
     def is_running(self) -> bool:
         if not self.process.alive():
