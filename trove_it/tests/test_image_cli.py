@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from trove_it.images import build, loops
+from trove_it.tests.conftest import interruptible
 
 TROVE_IT = [sys.executable, "-m", "trove_it.cli.main"]
 HEAVY = os.environ.get("TROVE_IT_IMAGE_TESTS") == "1"
@@ -123,7 +124,8 @@ def test_interrupted_build_leaves_nothing(tmp_path: Path) -> None:
     _heavy()
     process = subprocess.Popen([*TROVE_IT, "image", "build", "--datastore", "mariadb",
                                 "--output", str(tmp_path), "--no-compress"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=interruptible)
     try:
         log = tmp_path / "trove-it-mariadb-10.11-debian-bookworm.build.log"
         deadline = time.monotonic() + 600
