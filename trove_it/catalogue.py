@@ -107,7 +107,7 @@ class Datastore:
     """Trove refuses a cluster with fewer than ``cluster_members`` members."""
     cluster_actions: frozenset[str] = frozenset()
     """Cluster actions Trove 26's strategy for the datastore serves (grow, shrink,
-    restart, upgrade, configuration)."""
+    restart, upgrade); attaching groups is the ``cluster_configuration`` capability."""
 
     def has(self, *capabilities: str) -> bool:
         return set(capabilities) <= self.capabilities
@@ -137,7 +137,7 @@ _INVALID_USERS = ({"name": "", "password": "password1"},
                   {"password": "password1"})
 
 
-GALERA_ACTIONS = frozenset({"grow", "shrink", "restart", "upgrade", "configuration"})
+GALERA_ACTIONS = frozenset({"grow", "shrink", "restart", "upgrade"})
 
 
 def _mysql_family(name: str, caps: frozenset[str], probe: str | None) -> Datastore:

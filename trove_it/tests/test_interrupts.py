@@ -14,6 +14,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,7 +98,13 @@ def test_interrupted_run_leaves_nothing(tmp_path: Path, sig: int) -> None:
     assert not Path(desc.state_dir).exists(), "the state directory was not removed"
 
 
-def test_interrupt_on_a_shared_cloud_deletes_the_run_instances(tmp_path: Path) -> None:
+@contextmanager
+def _interrupted_on_a_shared_cloud(tmp_path: Path, child_test: Path = CHILD_TEST,
+                                   datastore: str = "mysql"
+                                   ) -> Iterator[tuple[str, CloudDescriptor, str]]:
+    """A cloud the run did not start, a child run on it interrupted with SIGINT
+    once it has started building: yields (cloud name, descriptor, run id) for the
+    checks, then stops the cloud and checks no process of it is left."""
     require_engine("mariadb")
     name = f"trove-it-shared-{secrets.token_hex(3)}"
     cloud = LocalCloud(name)
@@ -104,49 +112,41 @@ def test_interrupt_on_a_shared_cloud_deletes_the_run_instances(tmp_path: Path) -
     try:
         run_id = secrets.token_hex(4)
         marker = tmp_path / "started"
-        child = _run_child(name, run_id, marker)
+        child = _run_child(name, run_id, marker, child_test, datastore)
         _wait_for(marker, child)
-        instance_id = marker.read_text()
         _interrupt(child, signal.SIGINT)
         assert cloud.is_running(), "a cloud the run did not start must survive it"
-        admin = connect(cloud_names(name)["admin"], Path(desc.clouds_yaml))
-        left = [i.name for i in admin.trove.mgmt_instances.list(deleted=False)
-                if i.name.startswith(f"trove-it-{run_id}-")]
-        assert not left, f"instances of the interrupted run left in Trove: {left}"
+        yield name, desc, run_id
         assert not any((Path(desc.state_dir) / "instances").iterdir()), \
             "engine directories left"
-        del instance_id
     finally:
         cloud.down()
     assert not _processes_mentioning(desc.state_dir)
     assert not listening(desc.network_cidr)
 
 
+def _run_instances_left(name: str, desc: CloudDescriptor, run_id: str) -> list[str]:
+    admin = connect(cloud_names(name)["admin"], Path(desc.clouds_yaml))
+    return [i.name for i in admin.trove.mgmt_instances.list(deleted=False)
+            if i.name.startswith(f"trove-it-{run_id}-")]
+
+
+def test_interrupt_on_a_shared_cloud_deletes_the_run_instances(tmp_path: Path) -> None:
+    with _interrupted_on_a_shared_cloud(tmp_path) as (name, desc, run_id):
+        left = _run_instances_left(name, desc, run_id)
+        assert not left, f"instances of the interrupted run left in Trove: {left}"
+
+
 def test_interrupted_cluster_build_leaves_no_cluster(tmp_path: Path) -> None:
     """A Galera cluster interrupted mid-build is deleted with its members (its
     task is reset by the admin first: Trove deletes only idle clusters)."""
-    require_engine("mariadb")
-    name = f"trove-it-shared-{secrets.token_hex(3)}"
-    cloud = LocalCloud(name)
-    desc = cloud.up(tie_to_parent=True)
-    try:
-        run_id = secrets.token_hex(4)
-        marker = tmp_path / "started"
-        child = _run_child(name, run_id, marker, CHILD_CLUSTER_TEST, "mariadb")
-        _wait_for(marker, child)
-        _interrupt(child, signal.SIGINT)
+    with _interrupted_on_a_shared_cloud(tmp_path, CHILD_CLUSTER_TEST, "mariadb") as (
+            name, desc, run_id):
         member = connect(cloud_names(name)["member"], Path(desc.clouds_yaml))
-        admin = connect(cloud_names(name)["admin"], Path(desc.clouds_yaml))
         clusters = [c.name for c in member.trove.clusters.list()]
         assert not clusters, f"clusters of the interrupted run left: {clusters}"
-        left = [i.name for i in admin.trove.mgmt_instances.list(deleted=False)
-                if i.name.startswith(f"trove-it-{run_id}-")]
+        left = _run_instances_left(name, desc, run_id)
         assert not left, f"cluster members of the interrupted run left: {left}"
-        assert not any((Path(desc.state_dir) / "instances").iterdir()), \
-            "engine directories left"
-    finally:
-        cloud.down()
-    assert not _processes_mentioning(desc.state_dir)
 
 
 def test_cloud_cli_up_status_down(tmp_path: Path) -> None:

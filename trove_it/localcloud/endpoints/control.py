@@ -17,6 +17,7 @@ from trove_it.localcloud import runtime
 from trove_it.localcloud.endpoints.keystone import authenticated_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     Forbidden,
+    Handler,
     NotFound,
     Router,
     Unauthorized,
@@ -74,32 +75,17 @@ def _show_guest(request: webob.Request, instance_id: str) -> webob.Response:
     return json_response({"guest": _guest(request, instance_id).describe()})
 
 
-def _fail_guest(request: webob.Request, instance_id: str) -> webob.Response:
-    _admin(request)
-    vm = _guest(request, instance_id)
-    vm.fail()
-    return json_response({"guest": vm.describe()}, status=202)
+def _guest_action(method: str) -> Handler:
+    """A fault-injection POST on one guest: call the guest's ``method``, answer 202
+    with the guest."""
 
+    def handle(request: webob.Request, instance_id: str) -> webob.Response:
+        _admin(request)
+        vm = _guest(request, instance_id)
+        getattr(vm, method)()
+        return json_response({"guest": vm.describe()}, status=202)
 
-def _recover_guest(request: webob.Request, instance_id: str) -> webob.Response:
-    _admin(request)
-    vm = _guest(request, instance_id)
-    vm.recover()
-    return json_response({"guest": vm.describe()}, status=202)
-
-
-def _hold_backups(request: webob.Request, instance_id: str) -> webob.Response:
-    _admin(request)
-    vm = _guest(request, instance_id)
-    vm.hold_backups()
-    return json_response({"guest": vm.describe()}, status=202)
-
-
-def _release_backups(request: webob.Request, instance_id: str) -> webob.Response:
-    _admin(request)
-    vm = _guest(request, instance_id)
-    vm.release_backups()
-    return json_response({"guest": vm.describe()}, status=202)
+    return handle
 
 
 def _guest_log(request: webob.Request, instance_id: str) -> webob.Response:
@@ -140,10 +126,10 @@ def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
     router = Router()
     router.add("GET", "/status", _status)
     router.add("GET", "/guests/(?P<instance_id>[^/]+)", _show_guest)
-    router.add("POST", "/guests/(?P<instance_id>[^/]+)/fail", _fail_guest)
-    router.add("POST", "/guests/(?P<instance_id>[^/]+)/recover", _recover_guest)
-    router.add("POST", "/guests/(?P<instance_id>[^/]+)/hold-backups", _hold_backups)
-    router.add("POST", "/guests/(?P<instance_id>[^/]+)/release-backups", _release_backups)
+    for action, method in (("fail", "fail"), ("recover", "recover"),
+                           ("hold-backups", "hold_backups"),
+                           ("release-backups", "release_backups")):
+        router.add("POST", f"/guests/(?P<instance_id>[^/]+)/{action}", _guest_action(method))
     router.add("GET", "/guests/(?P<instance_id>[^/]+)/log", _guest_log)
     router.add("GET", "/logs/server", _server_log)
     router.add("POST", "/faults/next-server-create", _fail_next_create)
