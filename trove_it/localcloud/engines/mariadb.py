@@ -214,8 +214,14 @@ class MariaDBEngine(Engine):
 
     def _ping(self) -> bool:
         with self.connect() as cur:
-            cur.execute("SELECT 1")
-        return True
+            if self.galera is None:
+                cur.execute("SELECT 1")
+                return True
+            # A Galera member answers SELECT 1 before it has rejoined; it
+            # serves tables only once wsrep says it is ready.
+            cur.execute("SHOW GLOBAL STATUS LIKE 'wsrep_ready'")
+            row = cur.fetchone()
+        return row is not None and str(row[1]).upper() == "ON"
 
     def _open(self, database: Any) -> pymysql.connections.Connection:
         # A unix socket needs no TLS, and PyMySQL would otherwise build a TLS
