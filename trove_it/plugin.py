@@ -10,8 +10,10 @@ terminal summary shows deselections, waits and leftovers.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
+import sys
 from typing import Any
 
 import pytest
@@ -70,9 +72,13 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = from_pytest_config(config)
     except SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if not _is_worker(config):
+    if _is_worker(config):
+        settings = dataclasses.replace(
+            settings, local_cloud=_workerinput(config)["trove_it_local_cloud"])
+    else:
         # Workers inherit the controller's run id through workerinput.
         os.environ.setdefault("TROVE_IT_RUN_ID", settings.run_id)
+        settings = _choose_local_cloud(settings)
     config.stash[SETTINGS] = settings
     waiters.scale_timeouts(settings.timeout_scale)
     config.stash[RUN_STATE] = RunState(settings.run_id)
@@ -81,7 +87,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[FAILED] = []
     if not _is_worker(config):
         _handle_sigterm()
+        _warn_if_sigint_ignored(config)
         _plan_clouds(config, settings)
+
+
+def _choose_local_cloud(settings: Settings) -> Settings:
+    """This run's own local cloud, or a shared one (``provisioning/cloud_choice``);
+    first remove the clouds of runs that died without stopping theirs."""
+    from trove_it.provisioning import cloud_choice
+
+    if settings.cloud != "local":
+        return settings
+    cloud_choice.sweep_orphans()
+    try:
+        return cloud_choice.choose(settings)
+    except UserError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _plan_clouds(config: pytest.Config, settings: Settings) -> None:
@@ -109,6 +130,19 @@ def worker_slot(config: pytest.Config) -> str:
     return slots.slot_for(config.stash[RUN_STATE].read(), worker_id)
 
 
+SIGINT_IGNORED = ("warning: this run started with SIGINT ignored (as a background job "
+                  "does), so Ctrl-C cannot stop it; 'kill -TERM {pid}' stops it and "
+                  "cleans up as Ctrl-C would")
+
+
+def _warn_if_sigint_ignored(config: pytest.Config) -> None:
+    """Say so at the start and in the summary: cleanup on Ctrl-C cannot work."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        line = f"trove-it: {SIGINT_IGNORED.format(pid=os.getpid())}"
+        print(line, file=sys.stderr, flush=True)
+        config.stash[SUMMARY].append(line)
+
+
 def _handle_sigterm() -> None:
     """Turn SIGTERM into KeyboardInterrupt so teardown runs and nothing leaks."""
 
@@ -121,6 +155,7 @@ def _handle_sigterm() -> None:
 
 def pytest_configure_node(node: Any) -> None:
     node.workerinput["trove_it_run_id"] = node.config.stash[SETTINGS].run_id
+    node.workerinput["trove_it_local_cloud"] = node.config.stash[SETTINGS].local_cloud
 
 
 # --------------------------------------------------------------- collection

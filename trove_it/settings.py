@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trove_it.catalogue import DATASTORE_NAMES
+from trove_it.localcloud.lifecycle.layout import cloud_name_problem
 
 CLOUD_KINDS = ("local", "existing", "devstack")
 RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
@@ -180,6 +181,10 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
     if not RUN_ID_PATTERN.match(run_id):
         raise SettingsError(f"--run-id must be 1-24 lowercase letters, digits or dashes, not "
                             f"{raw['run_id']!r}")
+    local_cloud = str(raw["local_cloud"] or "trove-it-local")
+    problem = cloud_name_problem(local_cloud)
+    if problem:
+        raise SettingsError(f"--local-cloud: {problem}")
     if raw["image"] and _bool(raw["build_image"]):
         raise SettingsError("--image and --build-image exclude each other; give one")
     return Settings(
@@ -189,7 +194,7 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
         os_cloud=os_cloud,
         os_cloud_admin=raw["os_cloud_admin"] or None,
         os_cloud_alt=raw["os_cloud_alt"] or None,
-        local_cloud=str(raw["local_cloud"] or "trove-it-local"),
+        local_cloud=local_cloud,
         image=raw["image"] or None,
         build_image=_bool(raw["build_image"]),
         flavor=raw["flavor"] or None,

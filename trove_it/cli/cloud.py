@@ -18,7 +18,7 @@ from trove_it.errors import UserError
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.identity import cloud_names
 from trove_it.localcloud.lifecycle.launcher import LocalCloud
-from trove_it.localcloud.lifecycle.layout import DEFAULT_NAME
+from trove_it.localcloud.lifecycle.layout import DEFAULT_NAME, cloud_name_problem
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,6 +55,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _cloud(args: argparse.Namespace) -> LocalCloud:
+    problem = cloud_name_problem(args.name)
+    if problem:
+        raise UserError(f"--name: {problem}")
     return LocalCloud(args.name, args.state_dir, getattr(args, "network_cidr", None),
                       debug=getattr(args, "debug", False))
 

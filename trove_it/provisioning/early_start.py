@@ -9,7 +9,8 @@ teardown stops it even when no test got as far as provisioning.
 
 Only runs that will provision do this: a local-cloud target, scenario tests
 on the command line (or the default ``testpaths``), no ``--collect-only``,
-and no guest image to build or load first.
+no guest image to build or load first, and no ``--keep`` (a kept cloud must
+outlive the run, and one launched early dies with it).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def runs_scenarios(args: Sequence[str], rootpath: Path) -> bool:
 
 def wanted(settings: Settings, args: Sequence[str], rootpath: Path, collect_only: bool) -> bool:
     return (settings.cloud == "local" and not collect_only and not settings.image
-            and not settings.build_image and runs_scenarios(args, rootpath))
+            and not settings.build_image and not settings.keep
+            and runs_scenarios(args, rootpath))
 
 
 def launch(names: Sequence[str], run_state: RunState) -> None:
@@ -49,7 +51,7 @@ def launch(names: Sequence[str], run_state: RunState) -> None:
 
     for name in names:
         try:
-            started = LocalCloud(name).begin(tie_to_parent=True)
+            started = LocalCloud(name).begin(tie_to_parent=True, run_owned=True)
         except (CloudError, OSError):
             continue  # provisioning starts it again and says what is wrong
         if started:

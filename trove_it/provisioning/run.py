@@ -18,7 +18,14 @@ from trove_it import catalogue
 from trove_it.clients import CloudClients, load_client_libraries
 from trove_it.errors import UserError
 from trove_it.provisioning import datastores as ds_versions
-from trove_it.provisioning import early_start, flavors, guest_image, quota_usage, slots
+from trove_it.provisioning import (
+    early_start,
+    flavors,
+    guest_image,
+    quota_usage,
+    reused_instance,
+    slots,
+)
 from trove_it.run_state import RunState
 from trove_it.settings import Settings
 from trove_it.targets.base import Target
@@ -77,7 +84,9 @@ def provision(settings: Settings, run_state: RunState, tie_to_parent: bool,
         launched = name in run_state.read().get(early_start.STATE_KEY, [])
         if launched:
             load_client_libraries()  # while the early-launched cloud is still starting
-        target, started = resolve_target(settings, tie_to_parent, local_name=name)
+        # A cloud kept for the user (--keep) outlives the run and is nobody's.
+        target, started = resolve_target(settings, tie_to_parent and not settings.keep,
+                                         local_name=name)
         local = target.kind == "local"
         setup = RunSetup(target=target_to_state(target), datastores={}, fault_flavors={},
                          started_local_cloud=started or (local and launched),
@@ -103,6 +112,7 @@ def _record(run_state: RunState, slot: str, setup: RunSetup) -> None:
 
 def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -> None:
     member = target.clients("member")
+    reused_instance.check(member, settings)
     admin = target.clients_or_none("admin")
     created: dict[str, str] = {}
     if settings.flavor is None:

@@ -32,7 +32,8 @@ def _cloud_names(clouds_yaml: Path | None) -> set[str]:
 
 def resolve_local(name: str, tie_to_parent: bool) -> tuple[Target, bool]:
     """Start (or find) the local cloud ``name``; returns the target and whether we
-    started it."""
+    started it. A cloud tied to this process is this run's, which others may
+    not share (``provisioning/cloud_choice``)."""
     from trove_it.localcloud.identity import cloud_names
     from trove_it.localcloud.lifecycle.launcher import CloudError, LocalCloud
 
@@ -40,7 +41,7 @@ def resolve_local(name: str, tie_to_parent: bool) -> tuple[Target, bool]:
     started = False
     if not cloud.is_running():
         try:
-            cloud.up(tie_to_parent=tie_to_parent)
+            cloud.up(tie_to_parent=tie_to_parent, run_owned=tie_to_parent)
         except CloudError as exc:
             raise UserError(f"the local cloud did not start: {str(exc).splitlines()[0]}") \
                 from None

@@ -77,6 +77,8 @@ USAGE_CASES = [
          "--timeout-scale must be a number greater than 0"),
     Case("unknown cloud kind", ("--cloud=openstack",), "--cloud must be one of"),
     Case("bad volume size", ("--volume-size=0",), "--volume-size must be a whole number"),
+    Case("local cloud name with a slash", ("--local-cloud=bad/name",),
+         "--local-cloud: a local cloud's name must be a plain word"),
 ]
 
 
@@ -141,6 +143,28 @@ def test_wrong_password(cloud_name: str, tmp_path: Path) -> None:
                                        "'demo'")
     finally:
         cloud.down()
+
+
+def test_cloud_of_another_run(cloud_name: str) -> None:
+    """A cloud another live run started (here: this process) is that run's to stop."""
+    require_engine("mariadb")
+    cloud = LocalCloud(cloud_name)
+    cloud.up(tie_to_parent=True, run_owned=True)
+    try:
+        result = _run(("--datastore=mysql",), {}, cloud_name)
+        _assert_one_clear_line(result, f"the local cloud {cloud_name} belongs to another "
+                                       f"pytest run (pid {os.getpid()})")
+        assert cloud.is_running(), "the refused run stopped the other run's cloud"
+    finally:
+        cloud.down()
+
+
+def test_unknown_reused_instance(cloud_name: str) -> None:
+    require_engine("mariadb")
+    result = _run(("--datastore=mysql", "--reuse-instance=0a0b0c0d-no-such-instance"), {},
+                  cloud_name)
+    _assert_one_clear_line(result, "--reuse-instance 0a0b0c0d-no-such-instance: no such "
+                                   "instance in the test project")
 
 
 def test_failed_runs_leave_no_run_state() -> None:

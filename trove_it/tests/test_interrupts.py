@@ -22,29 +22,15 @@ import pytest
 
 from trove_it.clients import connect
 from trove_it.localcloud.identity import cloud_names
-from trove_it.localcloud.lifecycle import processes
 from trove_it.localcloud.lifecycle.launcher import LocalCloud
 from trove_it.localcloud.lifecycle.layout import CloudDescriptor, StateLayout, default_state_dir
 from trove_it.tests.conftest import interruptible, require_engine
+from trove_it.tests.process_scan import processes_mentioning
 from trove_it.tests.sockets import listening, listening_on_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD_TEST = Path(__file__).parent / "data" / "interrupt_me.py"
 CHILD_CLUSTER_TEST = Path(__file__).parent / "data" / "interrupt_cluster.py"
-
-
-def _processes_mentioning(text: str) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if text in cmdline and processes.alive(int(proc.name)):
-            found.append(int(proc.name))
-    return found
 
 
 def _run_child(cloud_name: str, run_id: str, marker: Path, child_test: Path = CHILD_TEST,
@@ -91,7 +77,7 @@ def test_interrupted_run_leaves_nothing(tmp_path: Path, sig: int) -> None:
     assert desc is not None, "the child run did not start its own local cloud"
     time.sleep(0.3)
     output = _interrupt(child, sig)
-    assert not _processes_mentioning(desc.state_dir), \
+    assert not processes_mentioning(desc.state_dir), \
         f"processes left running:\n{output[-1500:]}"
     assert not listening(desc.network_cidr), f"sockets left: {listening(desc.network_cidr)}"
     assert not listening_on_port(desc.port)
@@ -121,7 +107,7 @@ def _interrupted_on_a_shared_cloud(tmp_path: Path, child_test: Path = CHILD_TEST
             "engine directories left"
     finally:
         cloud.down()
-    assert not _processes_mentioning(desc.state_dir)
+    assert not processes_mentioning(desc.state_dir)
     assert not listening(desc.network_cidr)
 
 
@@ -174,8 +160,24 @@ def test_cloud_cli_up_status_down(tmp_path: Path) -> None:
     assert listening(desc.network_cidr), "the instance's engine is not listening"
     down = cli("down")
     assert down.returncode == 0, down.stderr
-    assert not _processes_mentioning(desc.state_dir)
+    assert not processes_mentioning(desc.state_dir)
     assert not listening(desc.network_cidr)
     assert not listening_on_port(desc.port)
     assert not Path(desc.state_dir).exists()
     assert cli("status").returncode == 1
+
+
+def _sigint_ignored() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_a_run_started_with_sigint_ignored_says_so() -> None:
+    """As a background job (``cmd &``, nohup) starts it: Ctrl-C cannot reach
+    its cleanup, and the run says what stops it cleanly instead."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q",
+         "scenarios/test_api.py"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, preexec_fn=_sigint_ignored)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "started with SIGINT ignored" in result.stderr, result.stderr[-2000:]
+    assert "kill -TERM" in result.stderr

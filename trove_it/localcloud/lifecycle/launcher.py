@@ -11,7 +11,6 @@ and removes the state directory.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 import shutil
@@ -28,17 +27,15 @@ from pathlib import Path
 from filelock import FileLock
 
 from trove_it.localcloud.identity import Identity, cloud_names, write_clouds_yaml
-from trove_it.localcloud.lifecycle import memory_disk, processes
+from trove_it.localcloud.lifecycle import address_ranges, memory_disk, processes
 from trove_it.localcloud.lifecycle.config import CloudSettings, write_config
 from trove_it.localcloud.lifecycle.layout import (
     DEFAULT_NAME,
     CloudDescriptor,
     StateLayout,
     default_state_dir,
-    default_state_root,
 )
 
-DEFAULT_CIDR = "127.77.0.0/16"
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 45.0
 LOCALCLOUD_DIR = Path(__file__).resolve().parents[1]
@@ -132,13 +129,17 @@ class LocalCloud:
         return FileLock(str(root / f".{self.layout.root.name}.lock"))
 
     # ----------------------------------------------------------------- up
-    def up(self, tie_to_parent: bool = False) -> CloudDescriptor:
+    def up(self, tie_to_parent: bool = False, run_owned: bool = False) -> CloudDescriptor:
         """Start the cloud and wait until it answers, or return the running one
-        of this name (waiting for it if a ``begin`` left it starting)."""
+        of this name (waiting for it if a ``begin`` left it starting).
+
+        ``tie_to_parent``: the server dies with this process. ``run_owned``: a
+        pytest run started it and stops it at its end, so no other run may
+        share it (``provisioning/cloud_choice``)."""
         with self._lock():
             desc = self._live_descriptor()
             if desc is None:
-                desc = self._launch_locked(tie_to_parent)
+                desc = self._launch_locked(tie_to_parent, run_owned)
             try:
                 self._wait_until_ready(desc)
             except BaseException:
@@ -146,7 +147,7 @@ class LocalCloud:
                 raise
             return desc
 
-    def begin(self, tie_to_parent: bool = False) -> bool:
+    def begin(self, tie_to_parent: bool = False, run_owned: bool = False) -> bool:
         """Start the server without waiting for it to answer (``up`` waits).
 
         Returns whether this call started it (False: one of this name runs).
@@ -155,17 +156,17 @@ class LocalCloud:
         with self._lock():
             if self._live_descriptor() is not None:
                 return False
-            self._launch_locked(tie_to_parent)
+            self._launch_locked(tie_to_parent, run_owned)
             return True
 
     def _live_descriptor(self) -> CloudDescriptor | None:
         desc = self.descriptor
         return desc if desc is not None and processes.alive(desc.pid) else None
 
-    def _launch_locked(self, tie_to_parent: bool) -> CloudDescriptor:
+    def _launch_locked(self, tie_to_parent: bool, run_owned: bool) -> CloudDescriptor:
         self._remove_state()
         try:
-            return self._start(tie_to_parent)
+            return self._start(tie_to_parent, run_owned)
         except BaseException:
             self._stop_locked()
             raise
@@ -188,7 +189,7 @@ class LocalCloud:
                 return
             path = path.parent
 
-    def _start(self, tie_to_parent: bool) -> CloudDescriptor:
+    def _start(self, tie_to_parent: bool, run_owned: bool) -> CloudDescriptor:
         layout = self.layout
         self._check_reachable_by_engines()
         layout.root.mkdir(parents=True, mode=0o755)
@@ -197,7 +198,7 @@ class LocalCloud:
         for path in (layout.objects, layout.images):
             path.mkdir(mode=0o755)
         memory_disk.place_instances(layout.instances, layout.root)
-        cidr = self.network_cidr or self._pick_cidr()
+        cidr = self._claim_cidr()
         settings = CloudSettings(self.name, layout, _free_port(), cidr, debug=self.debug)
         identity = Identity.generate()
         identity.save(layout.identity)
@@ -208,25 +209,17 @@ class LocalCloud:
         desc = CloudDescriptor(
             name=self.name, state_dir=str(layout.root), url=settings.url, port=settings.port,
             pid=self._process.pid, network_cidr=cidr, clouds_yaml=str(layout.clouds_yaml),
-            started_at=time.time())
+            started_at=time.time(), owner_pid=os.getpid() if run_owned else None)
         desc.save(layout)
         return desc
 
-    def _pick_cidr(self) -> str:
-        """The default CIDR, or the first 127.N.0.0/16 no other live cloud uses."""
-        taken = set()
-        root = default_state_root()
-        if root.is_dir():
-            for other in root.iterdir():
-                desc = CloudDescriptor.load(StateLayout(other))
-                if desc and other != self.layout.root and processes.alive(desc.pid):
-                    taken.add(ipaddress.ip_network(desc.network_cidr))
-        candidates = [ipaddress.ip_network(DEFAULT_CIDR)] + [
-            ipaddress.ip_network(f"127.{n}.0.0/16") for n in range(78, 250)]
-        for net in candidates:
-            if not any(net.overlaps(t) for t in taken):
-                return str(net)
-        raise CloudError("no free 127.N.0.0/16 range left for another local cloud")
+    def _claim_cidr(self) -> str:
+        """The asked-for range, or the first one no other live cloud on the
+        machine claims (``address_ranges``)."""
+        try:
+            return address_ranges.claim(self.layout.root, self.network_cidr)
+        except address_ranges.RangeTaken as exc:
+            raise CloudError(str(exc)) from None
 
     def _bootstrap_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -246,7 +239,7 @@ class LocalCloud:
             if result.returncode != 0 or not self.layout.database.exists():
                 detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["?"]
                 raise CloudError(f"bootstrapping the Trove database failed: {detail[0]}")
-            tmp = golden.with_suffix(".tmp")
+            tmp = golden.with_suffix(f".{os.getpid()}.tmp")  # two runs may bootstrap at once
             shutil.copyfile(self.layout.database, tmp)
             tmp.replace(golden)
             for stale in golden.parent.glob("trove-*.sqlite"):
@@ -287,6 +280,10 @@ class LocalCloud:
         """Stop the server and every engine, and remove the state directory."""
         with self._lock():
             self._stop_locked()
+        # The lock file goes with the state, or every run's own cloud would
+        # leave one. The cost: a start of this same name racing this stop may
+        # lock the unlinked file; runs never share a name they start.
+        Path(self._lock().lock_file).unlink(missing_ok=True)
 
     def _stop_locked(self) -> None:
         """Kill the server outright: everything it holds is removed next, and its
@@ -311,6 +308,7 @@ class LocalCloud:
         memory_disk.remove_instances(self.layout.instances)
         if self.layout.root.exists():
             shutil.rmtree(self.layout.root, ignore_errors=True)
+        address_ranges.release(self.layout.root)
 
     # -------------------------------------------------------------- info
     def cloud_names(self) -> dict[str, str]:

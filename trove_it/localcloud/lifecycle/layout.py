@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 DEFAULT_NAME = "trove-it-local"
+CLOUD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+
+
+def cloud_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a local cloud (it names a directory and the
+    clouds.yaml entries), or None when it can."""
+    if CLOUD_NAME.match(name):
+        return None
+    return (f"a local cloud's name must be a plain word of letters, digits, '-' or '_' "
+            f"(at most 63, starting with a letter or digit), not {name!r}")
 
 
 def default_state_root() -> Path:
@@ -103,6 +114,9 @@ class CloudDescriptor:
     network_cidr: str
     clouds_yaml: str
     started_at: float
+    # The pytest run that started the cloud and stops it when it ends; None
+    # for one started otherwise (``trove-it cloud up``), which runs may share.
+    owner_pid: int | None = None
 
     def save(self, layout: StateLayout) -> None:
         layout.descriptor.write_text(json.dumps(asdict(self), indent=2))

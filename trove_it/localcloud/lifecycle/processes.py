@@ -28,6 +28,9 @@ def _child_setup(death_signal: int, user: str | None, new_session: bool
     target = pwd.getpwnam(user) if user else None
 
     def setup() -> None:
+        # A run started as a background job has SIGINT ignored, and children
+        # inherit that; the servers we start keep the ordinary default.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         if new_session:
             os.setsid()
         if target is not None:
