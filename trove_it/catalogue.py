@@ -2,9 +2,18 @@
 the definitions the scenarios use.
 
 One declarative table, read at a glance. Capabilities are what Trove 26's
-API supports for the datastore (users, databases and root are gated to
-mysql, mariadb and postgresql by Trove itself); a scenario marked with
-``requires(...)`` is deselected for a datastore that lacks any of them.
+API and task manager serve for the datastore (its ``[<datastore>]`` config
+group: backup and replication strategies, cluster support; users, databases
+and root are gated to mysql, mariadb and postgresql by Trove itself); a
+scenario marked with ``requires(...)`` is deselected for a datastore that
+lacks any of them.
+
+Trove 26 ships a guest agent only for mysql, mariadb and postgresql
+(``guest_agent``). For the other nine, no Trove 26 deployment can bring an
+instance to ACTIVE, so none of their capabilities is served by a real
+cloud: they are **emulated**, run only on the local cloud (whose guest
+stands in for the agent they lack) and are said to be emulated wherever a
+run names them (``emulation``).
 Definitions follow the old trove-integration helpers (databases, users,
 dynamic, non-dynamic and invalid configuration values, guest log names).
 """
@@ -108,6 +117,13 @@ class Datastore:
     cluster_actions: frozenset[str] = frozenset()
     """Cluster actions Trove 26's strategy for the datastore serves (grow, shrink,
     restart, upgrade); attaching groups is the ``cluster_configuration`` capability."""
+    guest_agent: bool = False
+    """Trove 26 ships a guest agent for it (mysql, mariadb, postgresql); without
+    one the datastore is emulated and runs only on the local cloud."""
+
+    @property
+    def emulated(self) -> bool:
+        return not self.guest_agent
 
     def has(self, *capabilities: str) -> bool:
         return set(capabilities) <= self.capabilities
@@ -138,6 +154,8 @@ _INVALID_USERS = ({"name": "", "password": "password1"},
 
 
 GALERA_ACTIONS = frozenset({"grow", "shrink", "restart", "upgrade"})
+# trove/guestagent/datastore/ in Trove 26: mysql, mariadb, postgres.
+WITH_GUEST_AGENT = frozenset({"mysql", "mariadb", "postgresql"})
 
 
 def _mysql_family(name: str, caps: frozenset[str], probe: str | None) -> Datastore:
@@ -156,6 +174,7 @@ def _mysql_family(name: str, caps: frozenset[str], probe: str | None) -> Datasto
         # galera_common: <datastore>.min_cluster_member_count, 3 by default.
         cluster_members=3 if galera else 2, cluster_floor=galera,
         cluster_actions=GALERA_ACTIONS if galera else frozenset(),
+        guest_agent=name in WITH_GUEST_AGENT,
     )
 
 
@@ -204,7 +223,7 @@ DATASTORES: tuple[Datastore, ...] = (
             non_dynamic={"max_connections": 113, "log_min_duration_statement": "257ms"},
             invalid=({"timezone": 997}, {"max_connections": "string_value"},
                      {"standard_conforming_strings": "string_value"})),
-        user_logs=("general",), log_enable_requires_restart=True),
+        user_logs=("general",), log_enable_requires_restart=True, guest_agent=True),
     _mysql_family("pxc", COMMON | REPLICATION | {"configuration", "user_logs", "clusters"},
                   "mysql"),
     Datastore(
@@ -227,6 +246,8 @@ DATASTORES: tuple[Datastore, ...] = (
 
 BY_NAME: dict[str, Datastore] = {ds.name: ds for ds in DATASTORES}
 DATASTORE_NAMES: tuple[str, ...] = tuple(sorted(BY_NAME))
+AGENT_DATASTORE_NAMES: tuple[str, ...] = tuple(n for n in DATASTORE_NAMES
+                                               if BY_NAME[n].guest_agent)
 
 
 def get(name: str) -> Datastore:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from trove_it import gating, markers, waiters
+from trove_it import emulation, gating, markers, waiters
 from trove_it.errors import UserError
 from trove_it.masking import mask
 from trove_it.run_counts import CREATED
@@ -320,7 +320,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash[SETTINGS]
-    return [f"trove-it: datastores {', '.join(settings.datastores)}; target {settings.cloud}; "
+    local = settings.cloud == "local"
+    described = [emulation.describe(name, local) for name in settings.datastores]
+    return [f"trove-it: datastores {', '.join(described)}; target {settings.cloud}; "
             f"run id {settings.run_id}"]
 
 
@@ -328,6 +330,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
                             config: pytest.Config) -> None:
     summary: list[str] = config.stash[SUMMARY]
     lines = list(summary)
+    settings = config.stash[SETTINGS]
+    emulated = emulation.summary_line(settings.datastores, settings.cloud == "local")
+    if emulated and any(line.startswith("target: ") for line in summary):  # it provisioned
+        lines.insert(0, emulated)
     deselected = config.stash[DESELECTED]
     if deselected.total:
         lines += list(deselected.lines())

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from trove_it.catalogue import DATASTORE_NAMES
+from trove_it.catalogue import AGENT_DATASTORE_NAMES, BY_NAME, DATASTORE_NAMES
 from trove_it.localcloud.lifecycle.layout import cloud_name_problem
 
 CLOUD_KINDS = ("local", "existing", "devstack")
@@ -48,8 +48,11 @@ class OptionSpec:
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("datastore", "datastore(s) to test: a name, a comma list, or 'all'",
-               "mysql", metavar="NAME[,NAME]|all"),
+    OptionSpec("datastore", "datastore(s) to test: a name, a comma list, or 'all' (the "
+               "three Trove 26 has guest agents for)", "mysql", metavar="NAME[,NAME]|all"),
+    OptionSpec("include_emulated", "with --datastore=all, also the nine datastores Trove 26 "
+               "has no guest agent for, which only the local cloud emulates", False,
+               flag=True),
     OptionSpec("datastore_version", "datastore version (default: the datastore's default)",
                metavar="VERSION"),
     OptionSpec("cloud", "target: 'local' (embedded cloud, the default), 'existing' "
@@ -85,6 +88,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
 @dataclass(frozen=True)
 class Settings:
     datastores: tuple[str, ...]
+    include_emulated: bool
     datastore_version: str | None
     cloud: str
     os_cloud: str | None
@@ -118,17 +122,32 @@ def _bool(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def parse_datastores(value: str) -> tuple[str, ...]:
+def parse_datastores(value: str, include_emulated: bool = False) -> tuple[str, ...]:
+    """Names from ``--datastore``; 'all' is the datastores Trove 26 has guest
+    agents for, and every datastore with ``include_emulated``."""
     names = [part.strip().lower() for part in str(value).split(",") if part.strip()]
     if not names:
         raise SettingsError("--datastore is empty; give a datastore name, a comma list or 'all'")
     if names == ["all"]:
-        return DATASTORE_NAMES
+        return DATASTORE_NAMES if include_emulated else AGENT_DATASTORE_NAMES
     unknown = [n for n in names if n not in DATASTORE_NAMES]
     if unknown:
         raise SettingsError(f"unknown datastore '{unknown[0]}'; choose from "
                             f"{', '.join(DATASTORE_NAMES)}, or 'all'")
     return tuple(dict.fromkeys(names))
+
+
+def _refuse_emulated_off_the_local_cloud(datastores: tuple[str, ...],
+                                         include_emulated: bool) -> None:
+    if include_emulated:
+        raise SettingsError("--include-emulated needs the local cloud: only its guest "
+                            "emulates the datastores Trove 26 has no guest agent for")
+    emulated = [name for name in datastores if not BY_NAME[name].guest_agent]
+    if emulated:
+        raise SettingsError(f"datastore {emulated[0]} has no guest agent in Trove 26, so no "
+                            f"Trove 26 cloud can run its instances; test it on the local "
+                            f"cloud, which emulates one, or choose from "
+                            f"{', '.join(AGENT_DATASTORE_NAMES)}")
 
 
 def _positive_float(option: str, value: Any) -> float:
@@ -185,10 +204,16 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
     problem = cloud_name_problem(local_cloud)
     if problem:
         raise SettingsError(f"--local-cloud: {problem}")
+    include_emulated = _bool(raw["include_emulated"])
+    datastores = parse_datastores(raw["datastore"] if "datastore" in explicit else "mysql",
+                                  include_emulated)
+    if cloud != "local":
+        _refuse_emulated_off_the_local_cloud(datastores, include_emulated)
     if raw["image"] and _bool(raw["build_image"]):
         raise SettingsError("--image and --build-image exclude each other; give one")
     return Settings(
-        datastores=parse_datastores(raw["datastore"] if "datastore" in explicit else "mysql"),
+        datastores=datastores,
+        include_emulated=include_emulated,
         datastore_version=raw["datastore_version"] or None,
         cloud=cloud,
         os_cloud=os_cloud,

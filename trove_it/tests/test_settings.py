@@ -29,8 +29,26 @@ def test_defaults() -> None:
 
 def test_datastore_list_and_all() -> None:
     assert settings(datastore="postgresql, mysql").datastores == ("postgresql", "mysql")
-    assert settings(datastore="all").datastores == catalogue.DATASTORE_NAMES
+    assert settings(datastore="all").datastores == ("mariadb", "mysql", "postgresql")
+    assert settings(datastore="all", include_emulated=True).datastores == \
+        catalogue.DATASTORE_NAMES
     assert settings(datastore="mysql,mysql").datastores == ("mysql",)
+
+
+def test_emulated_datastores_only_on_the_local_cloud() -> None:
+    assert settings(datastore="redis").datastores == ("redis",)  # emulated, but asked for
+    with pytest.raises(SettingsError, match="datastore redis has no guest agent in Trove 26"):
+        settings(datastore="mysql,redis", os_cloud="mycloud")
+    with pytest.raises(SettingsError, match="--include-emulated needs the local cloud"):
+        settings(datastore="all", include_emulated=True, os_cloud="mycloud")
+    assert settings(datastore="all", os_cloud="mycloud").datastores == \
+        catalogue.AGENT_DATASTORE_NAMES
+
+
+def test_catalogue_says_which_datastores_have_a_guest_agent() -> None:
+    agents = {d.name for d in catalogue.DATASTORES if d.guest_agent}
+    assert agents == {"mysql", "mariadb", "postgresql"}
+    assert all(d.emulated for d in catalogue.DATASTORES if d.name not in agents)
 
 
 def test_os_cloud_implies_existing() -> None:
