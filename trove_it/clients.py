@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trove_it import api_retries
 from trove_it.errors import CloudUnreachable, UserError
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -173,6 +174,7 @@ def connect(cloud: str, clouds_yaml: Path | None = None, check: bool = True) -> 
 
     region = load_region(cloud, clouds_yaml)
     conn = openstack.connection.Connection(config=region)
+    api_retries.install(conn.session)
     if check:
         _authorize(cloud, region, conn)
     trove = trove_client.Client(session=conn.session, region_name=region.region_name,

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from trove_it import api_retries
 from trove_it.masking import mask
 
 LOG_LINES = 40
@@ -102,11 +103,14 @@ def _published_guest_log(target: Any, instance_id: str) -> list[str]:
         return [f"(guest log unavailable: {type(exc).__name__}: {exc})"]
 
 
-def build_dossier(item: pytest.Item) -> str:
+def build_dossier(item: pytest.Item, error: BaseException | None = None,
+                  since: float = 0.0) -> str:
+    """The failure report's dossier; ``error`` and ``since`` (when the failing
+    phase began) add the API request that failed and the retries made."""
+    lines = api_retries.failed_request_lines(error, since)
     target = IN_PLAY.target
     if target is None:
-        return ""
-    lines: list[str] = []
+        return mask("\n".join(lines))
     for entry in IN_PLAY.all():
         lines.extend(_instance_section(target, entry))
     control = target.control

@@ -289,7 +289,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         item.config.stash[FAILED].append(item.nodeid)
         from trove_it.dossier import build_dossier
 
-        text = build_dossier(item)
+        text = build_dossier(item, call.excinfo.value, call.start)
         if text:
             item.stash[DOSSIER] = mask(text)
             report.sections.append((DOSSIER_SECTION, item.stash[DOSSIER]))

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from trove_it.api_faults import ApiFaults, ApiFaultsError
+from trove_it.api_faults import parse as parse_api_faults
 from trove_it.catalogue import AGENT_DATASTORE_NAMES, BY_NAME, DATASTORE_NAMES
 from trove_it.localcloud.lifecycle.layout import cloud_name_problem
 
@@ -82,6 +84,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                metavar="F"),
     OptionSpec("run_id", "id that prefixes every resource name (default: random)",
                metavar="ID"),
+    OptionSpec("api_faults", "local cloud only: fail this share of Trove API requests "
+               "with a 503 or a dropped connection (default methods GET,HEAD)",
+               metavar="RATE[:METHODS[:KINDS]]"),
 )
 
 
@@ -104,6 +109,7 @@ class Settings:
     reuse_instance: str | None
     timeout_scale: float
     run_id: str
+    api_faults: ApiFaults | None = None
     explicit: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -209,6 +215,14 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
                                   include_emulated)
     if cloud != "local":
         _refuse_emulated_off_the_local_cloud(datastores, include_emulated)
+    api_faults = None
+    if raw["api_faults"]:
+        if cloud != "local":
+            raise SettingsError("--api-faults needs the local cloud, which injects them")
+        try:
+            api_faults = parse_api_faults(str(raw["api_faults"]))
+        except ApiFaultsError as exc:
+            raise SettingsError(str(exc)) from None
     if raw["image"] and _bool(raw["build_image"]):
         raise SettingsError("--image and --build-image exclude each other; give one")
     return Settings(
@@ -229,6 +243,7 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
         reuse_instance=raw["reuse_instance"] or None,
         timeout_scale=_positive_float("timeout-scale", raw["timeout_scale"]),
         run_id=run_id,
+        api_faults=api_faults,
         explicit=frozenset(explicit),
     )
 

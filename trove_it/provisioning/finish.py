@@ -26,12 +26,30 @@ def finish_slot(settings: Settings, run_state: RunState, slot: str) -> None:
     if setup is None or slot in state.get(FINISHED, []):
         return
     kept = list(state.get("kept", []))
-    lines = leak_check(settings, setup, kept,
-                       where="" if slot == slots.SHARED else f" on {setup.local_cloud}")
+    lines = api_faults_report(settings, setup)
+    lines += leak_check(settings, setup, kept,
+                        where="" if slot == slots.SHARED else f" on {setup.local_cloud}")
     lines += teardown(settings, setup, keep=settings.keep or bool(kept))
     with run_state.locked() as current:
         current.setdefault(FINISHED, []).append(slot)
         current.setdefault(SUMMARY, []).extend(lines)
+
+
+def api_faults_report(settings: Settings, setup: RunSetup) -> list[str]:
+    """What ``--api-faults`` injected on this slot's local cloud."""
+    if settings.api_faults is None:
+        return []
+    control = setup.make_target().control
+    if control is None:
+        return []
+    try:
+        seen = control.transient_faults()
+    except Exception as exc:  # noqa: BLE001 - a report, not a reason to fail
+        return [f"api faults: could not read the count: {exc}"]
+    injected = ", ".join(f"{count} {'dropped connections' if kind == 'drop' else kind}"
+                         for kind, count in sorted(seen["injected"].items())) or "none"
+    return [f"api faults: {settings.api_faults.describe()}; of {seen['requests_seen']} "
+            f"such requests, injected: {injected}"]
 
 
 def leak_check(settings: Settings, setup: RunSetup, kept: list[str], where: str = ""

@@ -97,6 +97,11 @@ def provision(settings: Settings, run_state: RunState, tie_to_parent: bool,
             _provision_datastores(settings, target, setup)
         finally:
             _record(run_state, slot, setup)
+        if settings.api_faults is not None:
+            # After provisioning, whose creates are not the subject.
+            control = target.control
+            if control is not None:
+                control.set_transient_faults(settings.api_faults.body())
         return setup
 
 

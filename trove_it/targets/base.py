@@ -60,7 +60,15 @@ class LocalControl:
         self._call("POST", f"/guests/{instance_id}/release-backups")
 
     def clear_faults(self) -> None:
+        """Drop the queued faults (``set_transient_faults`` stays as set)."""
         self._call("DELETE", "/faults")
+
+    def set_transient_faults(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Fail a share of Trove API requests from now on (``api_faults``)."""
+        return dict(self._call("PUT", "/faults/transient", json=body)["transient"])
+
+    def transient_faults(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/faults/transient")["transient"])
 
     def server_log(self, lines: int = 100) -> list[str]:
         return list(self._call("GET", f"/logs/server?lines={lines}")["lines"])

@@ -16,6 +16,7 @@ import webob
 from trove_it.localcloud import runtime
 from trove_it.localcloud.endpoints.keystone import authenticated_account
 from trove_it.localcloud.endpoints.wsgi_json import (
+    BadRequest,
     Forbidden,
     Handler,
     NotFound,
@@ -116,6 +117,23 @@ def _hold_next_build(request: webob.Request) -> webob.Response:
     return json_response({"pending_faults": runtime.get().faults.pending()}, status=202)
 
 
+def _set_transient(request: webob.Request) -> webob.Response:
+    _admin(request)
+    spec = request_json(request) or {}
+    faults = runtime.get().faults
+    try:
+        faults.set_transient(float(spec.get("rate", 0.0)), spec.get("methods"),
+                             spec.get("kinds"), spec.get("seed"))
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(str(exc)) from None
+    return json_response({"transient": faults.transient.describe()}, status=202)
+
+
+def _show_transient(request: webob.Request) -> webob.Response:
+    _admin(request)
+    return json_response({"transient": runtime.get().faults.transient.describe()})
+
+
 def _clear_faults(request: webob.Request) -> webob.Response:
     _admin(request)
     runtime.get().faults.clear()
@@ -135,4 +153,6 @@ def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
     router.add("POST", "/faults/next-server-create", _fail_next_create)
     router.add("POST", "/faults/next-build-hold", _hold_next_build)
     router.add("DELETE", "/faults", _clear_faults)
+    router.add("PUT", "/faults/transient", _set_transient)
+    router.add("GET", "/faults/transient", _show_transient)
     return router

@@ -122,10 +122,15 @@ use = call:trove.common.wsgi:versioned_urlmap
 paste.app_factory = trove.versions:app_factory
 
 [pipeline:troveapi]
-# Stock pipeline, with keystonemiddleware replaced by the local token check
-# and the rate limiter dropped (a test run is a burst by design).
-pipeline = cors request_id http_proxy_to_wsgi faultwrapper localauth authorization
-           contextwrapper extensions troveapp
+# Stock pipeline, with keystonemiddleware replaced by the local token check,
+# the rate limiter dropped (a test run is a burst by design) and the
+# transient-fault filter in front.
+pipeline = flakyapi cors request_id http_proxy_to_wsgi faultwrapper localauth
+           authorization contextwrapper extensions troveapp
+
+[filter:flakyapi]
+# Transient failures on a share of requests, when the harness asks for them.
+paste.filter_factory = trove_it.localcloud.endpoints.flaky_api:filter_factory
 
 [filter:localauth]
 paste.filter_factory = trove_it.localcloud.endpoints.keystone:filter_factory
