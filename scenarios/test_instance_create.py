@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from trove_it import waiters
+from trove_it import compute_facts, waiters
 from trove_it.accounts import listed_databases, listed_users
 from trove_it.clients import CloudClients
 from trove_it.expect import api_error, request
@@ -118,8 +118,10 @@ def test_create_response(raw_create: Any, member: CloudClients, target: Target,
     helper database and user, and without a configuration group (§3.1 steps 1
     and 4)."""
     databases, users = initial_accounts(datastore)
+    zone = datastore.setup.availability_zone or next(
+        z.name for z in member.conn.compute.availability_zones())
     body = instance_body(datastore, settings.name(f"{datastore.name}-create"),
-                         databases=databases, users=users, availability_zone="nova",
+                         databases=databases, users=users, availability_zone=zone,
                          locality="affinity")
     created = raw_create(body)["instance"]
     _assert_shape(created, DETAIL_KEYS)
@@ -241,7 +243,8 @@ def test_show_fields_for_admin(admin: CloudClients, member: CloudClients,
     version = registry.find_version(admin, datastore.name, datastore.version)
     assert version is not None, f"{datastore.name} {datastore.version} is not registered"
     server = admin.conn.compute.get_server(shown["server_id"])
-    booted = (server.image or {}).get("id")
+    booted = compute_facts.booted_image(admin, server)
+    assert booted, f"server {server.id} shows no image, nor a bootable volume made from one"
     if version.get("image"):
         assert booted == version["image"], \
             f"server {server.id} boots {booted}, not the version's image {version['image']}"

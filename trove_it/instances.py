@@ -41,16 +41,27 @@ def request_instance(clients: CloudClients, datastore: DatastoreUnderTest, name:
                      users: list[dict[str, Any]] | None = None,
                      flavor_id: str | None = None, volume_size: int | None = None,
                      **extra: Any) -> Any:
-    """POST /instances with the datastore's test flavor and volume; a replica
-    (``replica_of``) takes flavor, volume and datastore from its source, and Trove
-    refuses them in its create call."""
+    """POST /instances with the datastore's test flavor and volume, on the run's
+    networks and zone; a replica (``replica_of``) takes flavor, volume and
+    datastore from its source, and Trove refuses them in its create call, but
+    not its networks: without them it would have no user-facing port."""
     if extra.get("replica_of"):
-        return clients.trove.instances.create(name, **extra)
+        return clients.trove.instances.create(
+            name, **{**datastore.setup.create_fields(), **extra})
     return clients.trove.instances.create(
         name, flavor_id or datastore.setup.flavor_id,
-        volume={"size": volume_size or datastore.setup.volume_size},
+        volume=volume_of(datastore, volume_size),
         databases=databases or [], users=users or [],
-        datastore=datastore.name, datastore_version=datastore.version, **extra)
+        datastore=datastore.name, datastore_version=datastore.version,
+        **{**datastore.setup.create_fields(), **extra})
+
+
+def volume_of(datastore: DatastoreUnderTest, size: int | None = None) -> dict[str, Any]:
+    """The create's volume: the test size, and the run's volume type if it has one."""
+    volume: dict[str, Any] = {"size": size or datastore.setup.volume_size}
+    if datastore.setup.volume_type:
+        volume["type"] = datastore.setup.volume_type
+    return volume
 
 
 def instance_body(datastore: DatastoreUnderTest, name: str, **fields: Any) -> dict[str, Any]:
@@ -58,9 +69,9 @@ def instance_body(datastore: DatastoreUnderTest, name: str, **fields: Any) -> di
     (raw calls send what troveclient would refuse or rewrite)."""
     body: dict[str, Any] = {
         "name": name, "flavorRef": datastore.setup.flavor_id,
-        "volume": {"size": datastore.setup.volume_size},
+        "volume": volume_of(datastore),
         "datastore": {"type": datastore.name, "version": datastore.version},
-        "databases": [], "users": []}
+        "databases": [], "users": [], **datastore.setup.create_fields()}
     body.update(fields)
     return body
 

@@ -119,7 +119,7 @@ def _plan_clouds(config: pytest.Config, settings: Settings) -> None:
         names = [slots.cloud_name(settings, slot) for slot in slots.worker_slots(workers)]
     if early_start.wanted(settings, config.args, config.rootpath,
                           bool(config.option.collectonly)):
-        early_start.launch(names, run_state)
+        early_start.launch(names, run_state, settings.local_profile)
 
 
 def worker_slot(config: pytest.Config) -> str:

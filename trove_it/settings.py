@@ -18,6 +18,7 @@ from typing import Any
 from trove_it.api_faults import ApiFaults, ApiFaultsError
 from trove_it.api_faults import parse as parse_api_faults
 from trove_it.catalogue import AGENT_DATASTORE_NAMES, BY_NAME, DATASTORE_NAMES
+from trove_it.localcloud.lifecycle import profiles
 from trove_it.localcloud.lifecycle.layout import cloud_name_problem
 
 CLOUD_KINDS = ("local", "existing", "devstack")
@@ -66,8 +67,19 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("os_cloud_alt", "clouds.yaml cloud of a second non-admin project for "
                "cross-tenant checks (default: <os-cloud>-alt, or devstack-alt-member)",
                metavar="NAME"),
-    OptionSpec("local_cloud", "name of the local cloud to start or reuse", "trove-it-local",
+    OptionSpec("local_cloud", "name of a local cloud to start or share (default: a cloud "
+               "of the run's own, or the 'trove-it cloud up' one)", "trove-it-local",
                metavar="NAME"),
+    OptionSpec("local_profile", "how the local cloud is deployed: 'default' or "
+               "'production' (management network, zone az-1, unlimited quotas, boot from "
+               "volume, a default volume type)", "default", metavar="PROFILE"),
+    OptionSpec("network", "network(s) for test instances, by name or id (a comma list; "
+               "default: Trove's, or the tenant network of a production-profile local "
+               "cloud)", metavar="NAME|ID[,...]"),
+    OptionSpec("availability_zone", "availability zone for test instances (default: the "
+               "cloud's)", metavar="ZONE"),
+    OptionSpec("volume_type", "volume type for test instances (default: Trove's "
+               "cinder_volume_type)", metavar="TYPE"),
     OptionSpec("image", "guest image to use: a file to load, or a Glance image id",
                metavar="PATH|ID"),
     OptionSpec("build_image", "build the datastore's guest image from elements/ first",
@@ -100,6 +112,10 @@ class Settings:
     os_cloud_admin: str | None
     os_cloud_alt: str | None
     local_cloud: str
+    local_profile: str
+    networks: tuple[str, ...]
+    availability_zone: str | None
+    volume_type: str | None
     image: str | None
     build_image: bool
     flavor: str | None
@@ -210,6 +226,14 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
     problem = cloud_name_problem(local_cloud)
     if problem:
         raise SettingsError(f"--local-cloud: {problem}")
+    local_profile = str(raw["local_profile"] or "default")
+    try:
+        profiles.get(local_profile)
+    except profiles.UnknownProfile as exc:
+        raise SettingsError(f"--local-profile: {exc}") from None
+    if "local_profile" in explicit and cloud != "local":
+        raise SettingsError("--local-profile configures the local cloud; drop it with "
+                            "--os-cloud or --cloud=devstack")
     include_emulated = _bool(raw["include_emulated"])
     datastores = parse_datastores(raw["datastore"] if "datastore" in explicit else "mysql",
                                   include_emulated)
@@ -234,6 +258,10 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
         os_cloud_admin=raw["os_cloud_admin"] or None,
         os_cloud_alt=raw["os_cloud_alt"] or None,
         local_cloud=local_cloud,
+        local_profile=local_profile,
+        networks=tuple(n.strip() for n in str(raw["network"] or "").split(",") if n.strip()),
+        availability_zone=raw["availability_zone"] or None,
+        volume_type=raw["volume_type"] or None,
         image=raw["image"] or None,
         build_image=_bool(raw["build_image"]),
         flavor=raw["flavor"] or None,

@@ -17,6 +17,7 @@ from pathlib import Path
 from trove_it.errors import UserError
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.identity import cloud_names
+from trove_it.localcloud.lifecycle import profiles
 from trove_it.localcloud.lifecycle.launcher import LocalCloud
 from trove_it.localcloud.lifecycle.layout import DEFAULT_NAME, cloud_name_problem
 
@@ -31,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument("--network-cidr", metavar="CIDR",
                     help="loopback range for instance addresses (default: a free 127.N.0.0/16)")
     up.add_argument("--debug", action="store_true", help="debug logging in the server log")
+    described = "; ".join(f"{p.name}: {p.summary}" for p in profiles.PROFILES.values())
+    up.add_argument("--profile", default=profiles.DEFAULT,
+                    help=f"how the cloud is deployed ({described}; default: %(default)s)")
     up.set_defaults(func=cmd_up)
 
     status = commands.add_parser("status", help="show whether a local cloud is running")
@@ -58,8 +62,12 @@ def _cloud(args: argparse.Namespace) -> LocalCloud:
     problem = cloud_name_problem(args.name)
     if problem:
         raise UserError(f"--name: {problem}")
+    try:
+        profile = profiles.get(getattr(args, "profile", profiles.DEFAULT))
+    except profiles.UnknownProfile as exc:
+        raise UserError(f"--profile: {exc}") from None
     return LocalCloud(args.name, args.state_dir, getattr(args, "network_cidr", None),
-                      debug=getattr(args, "debug", False))
+                      debug=getattr(args, "debug", False), profile=profile.name)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -77,7 +85,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"clouds.yaml: {desc.clouds_yaml}")
     print(f"cloud: {names['member']}  (admin: {names['admin']}, second project: "
           f"{names['alt_member']})")
-    print(f"url: {desc.url}  instances on {desc.network_cidr}")
+    print(f"url: {desc.url}  instances on {desc.network_cidr}  profile: {desc.profile}")
     print(f"use: export OS_CLIENT_CONFIG_FILE={desc.clouds_yaml} OS_CLOUD={names['member']}")
     return 0
 

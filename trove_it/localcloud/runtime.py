@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from trove_it.localcloud.drivers.compute import ComputeDriver
+from trove_it.localcloud.drivers.compute import RAM_QUOTA_MB, ComputeDriver
 from trove_it.localcloud.drivers.image import ImageStore
 from trove_it.localcloud.drivers.network import NetworkDriver
 from trove_it.localcloud.drivers.objectstore import ObjectStore
@@ -22,6 +22,7 @@ from trove_it.localcloud.faults import Faults
 from trove_it.localcloud.guest.host import GuestHost
 from trove_it.localcloud.guest.registry import GuestRegistry
 from trove_it.localcloud.identity import Identity
+from trove_it.localcloud.lifecycle import profiles
 from trove_it.localcloud.lifecycle.layout import StateLayout
 
 LOG = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def register_options(conf: Any) -> None:
         cfg.StrOpt("network_cidr", default="127.77.0.0/16"),
         cfg.FloatOpt("heartbeat_interval", default=2.0),
         cfg.StrOpt("public_url", required=True),
+        cfg.StrOpt("profile", default=profiles.DEFAULT),
     ]
     if "trove_it" not in conf:
         conf.register_group(group)
@@ -63,8 +65,9 @@ class Runtime:
         self.identity = Identity.load(self.layout.identity)
         self.tokens = TokenStore()
         self.faults = Faults()
-        self.network = NetworkDriver(options.network_cidr)
-        self.volumes = VolumeDriver()
+        self.profile = profiles.get(options.profile)
+        self.network = NetworkDriver(options.network_cidr, self.profile.management_network)
+        self.volumes = VolumeDriver(self.profile.volume_type)
         self.images = ImageStore(self.layout.images)
         self.objects = ObjectStore(self.layout.objects)
         self.engines = EngineHost(self.layout)
@@ -73,8 +76,10 @@ class Runtime:
             heartbeat_interval=self.heartbeat_interval, public_url=self.public_url,
             address_of=self.network.address_of, volume_gb_of=self.volumes.size_attached_to,
             flavor_of=self._flavor_of, instance_dir=self.layout.instance_dir))
-        self.compute = ComputeDriver(self.network, self.volumes, self.images, self.faults,
-                                     events=self.guests)
+        self.compute = ComputeDriver(
+            self.network, self.volumes, self.images, self.faults, events=self.guests,
+            availability_zone=self.profile.availability_zone,
+            ram_quota_mb=-1 if self.profile.unlimited_quotas else RAM_QUOTA_MB)
 
     def _flavor_of(self, server_id: str) -> dict[str, Any] | None:
         server = self.compute.servers.get(server_id)

@@ -6,7 +6,8 @@ such a cloud (two terminals, two checkouts, two CI jobs on one host) would
 see it vanish under them. So:
 
 - a cloud started with ``trove-it cloud up`` belongs to no run: every run
-  naming it (by default, ``trove-it-local``) shares it and leaves it running;
+  naming it (by default, ``trove-it-local``, when its profile is the one
+  asked for) shares it and leaves it running;
 - otherwise a run with the default options starts a cloud of its own, named
   ``trove-it-<run id>``, and stops it at the end;
 - a run naming a cloud another live run started is refused in one line,
@@ -66,8 +67,14 @@ def choose(settings: Settings) -> Settings:
                 f"(pid {owner}), which stops it when it ends; name another --local-cloud, "
                 f"drop the option for a cloud of this run's own, or share one started "
                 f"with 'trove-it cloud up --name {settings.local_cloud}'")
+        if desc is not None and processes.alive(desc.pid) and \
+                desc.profile != settings.local_profile:
+            raise UserError(
+                f"the local cloud {settings.local_cloud} runs the '{desc.profile}' profile, "
+                f"not '{settings.local_profile}'; stop it with 'trove-it cloud down --name "
+                f"{settings.local_cloud}' or name another --local-cloud")
         return settings
-    if _shared(desc):
+    if _shared(desc) and desc is not None and desc.profile == settings.local_profile:
         return settings
     return dataclasses.replace(settings, local_cloud=private_name(settings))
 

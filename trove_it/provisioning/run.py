@@ -22,6 +22,7 @@ from trove_it.provisioning import (
     early_start,
     flavors,
     guest_image,
+    placement,
     quota_usage,
     reused_instance,
     slots,
@@ -42,6 +43,14 @@ class DatastoreSetup:
     flavor_id: str
     resize_flavor_id: str | None
     volume_size: int
+    network_ids: tuple[str, ...] = ()
+    availability_zone: str | None = None
+    volume_type: str | None = None
+
+    def create_fields(self) -> dict[str, Any]:
+        """Placement fields every test instance's create carries (``placement``)."""
+        return placement.Placement(tuple(self.network_ids), self.availability_zone,
+                                   self.volume_type).create_fields()
 
 
 @dataclass
@@ -118,6 +127,7 @@ def _record(run_state: RunState, slot: str, setup: RunSetup) -> None:
 def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -> None:
     member = target.clients("member")
     reused_instance.check(member, settings)
+    where = placement.resolve(settings, target, member)
     admin = target.clients_or_none("admin")
     created: dict[str, str] = {}
     if settings.flavor is None:
@@ -145,6 +155,8 @@ def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -
     for name in settings.datastores:
         version = ds_versions.ensure_version(target, member, name, wanted_version)
         entry = catalogue.get(name)
+        if where.volume_type:
+            placement.check_volume_type(member, where.volume_type, name, version.name)
         if settings.flavor is None:
             flavor_id, resize_id = ids[entry.flavor], ids.get(f"{entry.flavor}.resize")
         else:
@@ -152,7 +164,9 @@ def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -
         setup.datastores[name] = DatastoreSetup(
             name=name, version=version.name, version_id=version.id, flavor_id=flavor_id,
             resize_flavor_id=resize_id,
-            volume_size=max(settings.volume_size, entry.volume_size))
+            volume_size=max(settings.volume_size, entry.volume_size),
+            network_ids=where.network_ids, availability_zone=where.availability_zone,
+            volume_type=where.volume_type)
 
 
 def _current_version(target: Target, member: CloudClients, settings: Settings) -> str | None:

@@ -30,14 +30,15 @@ def _cloud_names(clouds_yaml: Path | None) -> set[str]:
                         f"{str(exc).splitlines()[0][:200]}") from None
 
 
-def resolve_local(name: str, tie_to_parent: bool) -> tuple[Target, bool]:
+def resolve_local(name: str, tie_to_parent: bool, profile: str = "default"
+                  ) -> tuple[Target, bool]:
     """Start (or find) the local cloud ``name``; returns the target and whether we
     started it. A cloud tied to this process is this run's, which others may
     not share (``provisioning/cloud_choice``)."""
     from trove_it.localcloud.identity import cloud_names
     from trove_it.localcloud.lifecycle.launcher import CloudError, LocalCloud
 
-    cloud = LocalCloud(name)
+    cloud = LocalCloud(name, profile=profile)
     started = False
     if not cloud.is_running():
         try:
@@ -51,7 +52,8 @@ def resolve_local(name: str, tie_to_parent: bool) -> tuple[Target, bool]:
         raise UserError(f"the local cloud {name} vanished while starting")
     names = cloud_names(desc.name)
     target = Target(
-        kind="local", description=f"local cloud {desc.name} at {desc.url}",
+        kind="local", description=f"local cloud {desc.name} ({desc.profile} profile) at "
+                                  f"{desc.url}",
         clouds_yaml=Path(desc.clouds_yaml),
         cloud_names={"member": names["member"], "admin": names["admin"],
                      "alt": names["alt_member"]},
@@ -100,7 +102,8 @@ def resolve_target(settings: Settings, tie_to_parent: bool,
     """The run's target; the flag says whether this call started a local cloud.
     ``local_name`` overrides ``--local-cloud`` (a worker's own cloud)."""
     if settings.cloud == "local":
-        return resolve_local(local_name or settings.local_cloud, tie_to_parent)
+        return resolve_local(local_name or settings.local_cloud, tie_to_parent,
+                             settings.local_profile)
     if settings.cloud == "devstack":
         return resolve_devstack(settings), False
     return resolve_existing(settings), False

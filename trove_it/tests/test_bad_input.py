@@ -79,7 +79,41 @@ USAGE_CASES = [
     Case("bad volume size", ("--volume-size=0",), "--volume-size must be a whole number"),
     Case("local cloud name with a slash", ("--local-cloud=bad/name",),
          "--local-cloud: a local cloud's name must be a plain word"),
+    Case("unknown local profile", ("--local-profile=staging",),
+         "--local-profile: unknown local cloud profile 'staging'; choose from default, "
+         "production"),
+    Case("api faults off the local cloud", ("--os-cloud=x", "--api-faults=0.1"),
+         "--api-faults needs the local cloud"),
+    Case("bad api faults", ("--api-faults=0.1:FETCH",), "--api-faults takes RATE"),
 ]
+
+
+PLACEMENT_CASES = [
+    Case("unknown network", ("--network=nowhere-net",),
+         "--network nowhere-net: no such network; known: trove-it-private"),
+    Case("unknown zone", ("--availability-zone=nowhere",),
+         "--availability-zone nowhere: no such zone; known: nova"),
+    Case("unknown volume type", ("--volume-type=nope-type",),
+         "--volume-type nope-type: not offered for mysql 8.0; offered: trove-it-local, "
+         "trove-it-ssd"),
+]
+
+
+@pytest.mark.parametrize("case", PLACEMENT_CASES, ids=[c.id for c in PLACEMENT_CASES])
+def test_placement_errors(case: Case, cloud_name: str) -> None:
+    require_engine("mariadb")
+    _assert_one_clear_line(_run(("--datastore=mysql", *case.args), {}, cloud_name),
+                           case.message)
+
+
+def test_cloud_up_with_an_unknown_profile() -> None:
+    result = subprocess.run([sys.executable, "-m", "trove_it.cli.main", "cloud", "up",
+                             "--name", "trove-it-never", "--profile", "staging"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output, output
+    assert "--profile: unknown local cloud profile 'staging'" in output
+    assert not default_state_dir("trove-it-never").exists()
 
 
 @pytest.mark.parametrize("case", USAGE_CASES, ids=[c.id for c in USAGE_CASES])

@@ -21,13 +21,12 @@ from novaclient import exceptions as nova_exc
 
 from trove_it.localcloud.drivers.image import ImageStore
 from trove_it.localcloud.drivers.network import NetworkDriver
-from trove_it.localcloud.drivers.volume import VolumeDriver
+from trove_it.localcloud.drivers.volume import ROOT_DEVICE, VolumeDriver
 from trove_it.localcloud.faults import Faults
 
 API_VERSION = "2.60"
 RAM_QUOTA_MB = 51200
 INSTANCE_QUOTA = 50
-AVAILABILITY_ZONES = ("nova",)
 GB = 1024 ** 3
 
 
@@ -90,7 +89,8 @@ class Server:
         self._driver = driver
         self.id = str(uuid.uuid4())
         self.name = name
-        self.image = {"id": image_id}
+        # Nova shows "" for the image of a server booted from a volume.
+        self.image: dict[str, str] | str = {"id": image_id} if image_id else ""
         self._flavor = flavor
         self._old_flavor: Flavor | None = None
         self.status = "BUILD"
@@ -121,13 +121,14 @@ class Server:
     @property
     def addresses(self) -> dict[str, list[dict[str, Any]]]:
         network = self._driver.network
-        entries = []
+        by_network: dict[str, list[dict[str, Any]]] = {}
         for port in network.ports_of(self.id):
+            name = network.find(port["network_id"]).name
             for fixed in port["fixed_ips"]:
-                entries.append({"addr": fixed["ip_address"], "version": 4,
-                                "OS-EXT-IPS:type": "fixed",
-                                "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]})
-        return {"trove-it-private": entries} if entries else {}
+                by_network.setdefault(name, []).append(
+                    {"addr": fixed["ip_address"], "version": 4, "OS-EXT-IPS:type": "fixed",
+                     "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]})
+        return by_network
 
     @property
     def trove_instance_id(self) -> str | None:
@@ -204,7 +205,13 @@ class Server:
             "id": self.id, "name": self.name, "status": self.status,
             "tenant_id": self.tenant_id, "user_id": self.user_id,
             "metadata": dict(self.metadata), "tags": list(self.tags),
-            "image": dict(self.image), "flavor": self.flavor, "addresses": self.addresses,
+            "image": dict(self.image) if isinstance(self.image, dict) else "",
+            "flavor": self.flavor,
+            "addresses": self.addresses,
+            "os-extended-volumes:volumes_attached": [
+                {"id": v.id, "delete_on_termination": True}
+                for v in self._driver.volumes.volumes.values()
+                if any(a["server_id"] == self.id for a in v.attachments)],
             "created": self.created, "updated": self.updated, "hostId": self.hostId,
             "key_name": self.key_name,
             "OS-EXT-AZ:availability_zone": getattr(self, "OS-EXT-AZ:availability_zone"),
@@ -239,7 +246,11 @@ class ComputeDriver:
     """Servers, flavors and server groups of the local cloud."""
 
     def __init__(self, network: NetworkDriver, volumes: VolumeDriver, images: ImageStore,
-                 faults: Faults, events: ServerEvents):
+                 faults: Faults, events: ServerEvents, availability_zone: str = "nova",
+                 ram_quota_mb: int = RAM_QUOTA_MB):
+        self.availability_zones = (availability_zone,)
+        self.ram_quota_mb = ram_quota_mb
+        """-1: unlimited, as on many real clouds."""
         self.network = network
         self.volumes = volumes
         self.images = images
@@ -286,10 +297,10 @@ class ComputeDriver:
                 403, f"Quota exceeded for instances: Requested 1, but already used "
                      f"{len(owned)} of {INSTANCE_QUOTA} instances")
         used = sum(s._flavor.ram for s in owned)
-        if used + flavor.ram > RAM_QUOTA_MB:
+        if self.ram_quota_mb >= 0 and used + flavor.ram > self.ram_quota_mb:
             raise nova_exc.Forbidden(
                 403, f"Quota exceeded for ram: Requested {flavor.ram}, but already used "
-                     f"{used} of {RAM_QUOTA_MB} ram")
+                     f"{used} of {self.ram_quota_mb} ram")
 
     def create(self, project_id: str, user_id: str, name: str, image: Any, flavor: Any,
                nics: Any = None, block_device_mapping_v2: list[dict[str, Any]] | None = None,
@@ -298,28 +309,39 @@ class ComputeDriver:
                key_name: str | None = None, scheduler_hints: dict[str, Any] | None = None,
                **_: Any) -> Server:
         flavor_obj = self.find_flavor(getattr(flavor, "id", flavor))
-        if availability_zone and availability_zone not in AVAILABILITY_ZONES:
+        if availability_zone and availability_zone not in self.availability_zones:
             raise nova_exc.BadRequest(400, "The requested availability zone is not available")
-        image_id = getattr(image, "id", image)
+        root = self._root_volume(block_device_mapping_v2)
+        image_id = str(getattr(image, "id", image) or (
+            root.volume_image_metadata.get("image_id", "") if root is not None else ""))
         try:
             image_info = self.images.get(image_id)
         except Exception as exc:
             raise nova_exc.BadRequest(400, f"Image {image_id} could not be found.") from exc
         min_disk = int(image_info.get("min_disk") or 0)
-        if flavor_obj.disk and flavor_obj.disk < min_disk:
+        if root is not None:
+            # Booted from a volume: the volume, not the flavor's disk, holds the image.
+            if root.size < min_disk:
+                raise nova_exc.BadRequest(
+                    400, f"Volume is smaller than the minimum size specified in image "
+                         f"metadata. Volume size is {root.size * GB} bytes, minimum size is "
+                         f"{min_disk * GB} bytes.")
+        elif flavor_obj.disk and flavor_obj.disk < min_disk:
             raise nova_exc.BadRequest(
                 400, f"Flavor's disk is too small for requested image. Flavor disk is "
                      f"{flavor_obj.disk * GB} bytes, minimum required by image is "
                      f"{min_disk * GB} bytes.")
         needed = int(image_info.get("virtual_size") or image_info.get("size") or 0)
-        if flavor_obj.disk and flavor_obj.disk * GB < needed:
+        if root is None and flavor_obj.disk and flavor_obj.disk * GB < needed:
             raise nova_exc.BadRequest(
                 400, f"Flavor's disk is too small for requested image. Flavor disk is "
                      f"{flavor_obj.disk * GB} bytes, image is {needed} bytes.")
         with self._lock:
             self._check_quota(project_id, flavor_obj)
-            server = Server(self, name, image_id, flavor_obj, project_id, user_id, meta or {},
-                            tags or [], availability_zone, userdata, key_name)
+            server = Server(self, name, "" if root is not None else image_id, flavor_obj,
+                            project_id, user_id, meta or {}, tags or [],
+                            availability_zone or self.availability_zones[0], userdata,
+                            key_name)
             self.servers[server.id] = server
         group_id = (scheduler_hints or {}).get("group")
         if group_id and group_id in self.server_groups:
@@ -327,8 +349,9 @@ class ComputeDriver:
         self._plug_ports(server, nics, project_id)
         for bdm in block_device_mapping_v2 or []:
             if bdm.get("source_type") == "volume" and bdm.get("uuid"):
-                self.volumes.attach(bdm["uuid"], server.id,
-                                            bdm.get("device_name") or "/dev/vdb")
+                device = ROOT_DEVICE if str(bdm.get("boot_index")) == "0" else (
+                    bdm.get("device_name") or "/dev/vdb")
+                self.volumes.attach(bdm["uuid"], server.id, device)
         injected = self.faults.take_server_create_failure(name)
         if injected:
             server.fault = {"code": 500, "message": injected, "created": _now(),
@@ -338,6 +361,18 @@ class ComputeDriver:
         else:
             server._touch("ACTIVE")
         return server
+
+    def _root_volume(self, mappings: list[dict[str, Any]] | None) -> Any:
+        """The volume a server boots from (``boot_index`` 0), if it boots from one."""
+        for bdm in mappings or []:
+            if str(bdm.get("boot_index")) == "0" and bdm.get("source_type") == "volume":
+                try:
+                    return self.volumes.get(bdm["uuid"])
+                except Exception as exc:
+                    raise nova_exc.BadRequest(
+                        400, f"Block Device Mapping is Invalid: failed to get volume "
+                             f"{bdm.get('uuid')}.") from exc
+        return None
 
     def _plug_ports(self, server: Server, nics: Any, project_id: str) -> None:
         network = self.network

@@ -13,12 +13,15 @@ import ipaddress
 import itertools
 import threading
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from neutronclient.common import exceptions as neutron_exc
 
+from trove_it.localcloud.lifecycle.profiles import NetworkPlan
+
 NETWORK_NAME = "trove-it-private"
-SUBNET_NAME = "trove-it-private-subnet"
+MANAGEMENT_NAME = "trove-it-management"
 
 
 def _uuid() -> str:
@@ -58,45 +61,76 @@ class AddressPool:
         return str(next(iter(self.network.hosts())))
 
 
-class NetworkDriver:
-    """The state behind the fake neutron client."""
+@dataclass
+class _Network:
+    """One network and its single subnet, with the pool its ports draw from."""
 
-    def __init__(self, cidr: str):
-        self.pool = AddressPool(cidr)
-        self.network_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-it:{cidr}:net"))
-        self.subnet_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-it:{cidr}:subnet"))
+    network_id: str
+    subnet_id: str
+    name: str
+    cidr: str
+    pool: AddressPool
+
+    def as_network(self) -> dict[str, Any]:
+        return {"id": self.network_id, "name": self.name, "status": "ACTIVE",
+                "subnets": [self.subnet_id], "shared": True, "router:external": False,
+                "admin_state_up": True, "tenant_id": "", "project_id": "", "mtu": 65536}
+
+    def as_subnet(self) -> dict[str, Any]:
+        return {"id": self.subnet_id, "name": f"{self.name}-subnet",
+                "network_id": self.network_id, "cidr": self.cidr, "ip_version": 4,
+                "gateway_ip": self.pool.gateway, "enable_dhcp": True, "tenant_id": "",
+                "project_id": ""}
+
+
+class NetworkDriver:
+    """The state behind the fake neutron client: the tenant network and, in the
+    production profile, a management network (``profiles.NetworkPlan``)."""
+
+    def __init__(self, cidr: str, management: bool = False):
+        plan = NetworkPlan(cidr, management)
         self.cidr = cidr
+        self.tenant = _Network(plan.tenant_network_id, plan.tenant_subnet_id, NETWORK_NAME,
+                               plan.tenant_cidr, AddressPool(plan.tenant_cidr))
+        self.management: _Network | None = None
+        if management:
+            self.management = _Network(plan.management_network_id, plan.management_subnet_id,
+                                       MANAGEMENT_NAME, plan.management_cidr,
+                                       AddressPool(plan.management_cidr))
         self.ports: dict[str, dict[str, Any]] = {}
         self.security_groups: dict[str, dict[str, Any]] = {}
         self.security_group_rules: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     # networks ---------------------------------------------------------
-    def network(self) -> dict[str, Any]:
-        return {"id": self.network_id, "name": NETWORK_NAME, "status": "ACTIVE",
-                "subnets": [self.subnet_id], "shared": True, "router:external": False,
-                "admin_state_up": True, "tenant_id": "", "project_id": "", "mtu": 65536}
+    @property
+    def network_id(self) -> str:
+        return self.tenant.network_id
 
-    def subnet(self) -> dict[str, Any]:
-        return {"id": self.subnet_id, "name": SUBNET_NAME, "network_id": self.network_id,
-                "cidr": self.cidr, "ip_version": 4, "gateway_ip": self.pool.gateway,
-                "enable_dhcp": True, "tenant_id": "", "project_id": ""}
+    def networks(self) -> list[_Network]:
+        return [self.tenant, *([self.management] if self.management else [])]
+
+    def find(self, ref: str) -> _Network:
+        """A network by id or name."""
+        for net in self.networks():
+            if ref in (net.network_id, net.name):
+                return net
+        raise neutron_exc.NetworkNotFoundClient(message=f"Network {ref} could not be found.")
 
     # ports ------------------------------------------------------------
     def create_port(self, name: str = "", device_id: str = "", network_id: str | None = None,
                     project_id: str = "", device_owner: str = "",
                     security_groups: list[str] | None = None) -> dict[str, Any]:
-        if network_id and network_id != self.network_id:
-            raise neutron_exc.NetworkNotFoundClient(message=f"Network {network_id} not found.")
-        address = self.pool.allocate()
+        net = self.find(network_id) if network_id else self.tenant
+        address = net.pool.allocate()
         port_id = _uuid()
         mac = "fa:16:3e:" + ":".join(f"{b:02x}" for b in uuid.uuid4().bytes[:3])
         port = {
-            "id": port_id, "name": name, "network_id": self.network_id,
+            "id": port_id, "name": name, "network_id": net.network_id,
             "device_id": device_id, "device_owner": device_owner, "status": "ACTIVE",
             "admin_state_up": True, "mac_address": mac, "tenant_id": project_id,
             "project_id": project_id, "security_groups": list(security_groups or []),
-            "fixed_ips": [{"subnet_id": self.subnet_id, "ip_address": address}],
+            "fixed_ips": [{"subnet_id": net.subnet_id, "ip_address": address}],
         }
         with self._lock:
             self.ports[port_id] = port
@@ -107,14 +141,20 @@ class NetworkDriver:
             port = self.ports.pop(port_id, None)
         if port is None:
             raise neutron_exc.PortNotFoundClient(message=f"Port {port_id} could not be found.")
+        net = self.find(port["network_id"])
         for fixed in port["fixed_ips"]:
-            self.pool.release(fixed["ip_address"])
+            net.pool.release(fixed["ip_address"])
 
     def ports_of(self, device_id: str) -> list[dict[str, Any]]:
         return [p for p in list(self.ports.values()) if p["device_id"] == device_id]
 
     def address_of(self, device_id: str) -> str | None:
+        """Where the server's database listens: its first port off the management
+        network (Trove's network isolation gives the database the user port)."""
+        management = self.management.network_id if self.management else None
         for port in self.ports_of(device_id):
+            if port["network_id"] == management:
+                continue
             for fixed in port["fixed_ips"]:
                 return str(fixed["ip_address"])
         return None
@@ -146,24 +186,21 @@ class NeutronClient:
 
     # networks and subnets
     def list_networks(self, **filters: Any) -> dict[str, Any]:
-        nets = [self._driver.network()]
+        nets = [n.as_network() for n in self._driver.networks()]
         return {"networks": [n for n in nets if _match(n, filters)]}
 
     def show_network(self, network_id: str, **_: Any) -> dict[str, Any]:
-        net = self._driver.network()
-        if network_id not in (net["id"], net["name"]):
-            raise neutron_exc.NetworkNotFoundClient(message=f"Network {network_id} not found.")
-        return {"network": net}
+        return {"network": self._driver.find(network_id).as_network()}
 
     def list_subnets(self, **filters: Any) -> dict[str, Any]:
-        subnets = [self._driver.subnet()]
+        subnets = [n.as_subnet() for n in self._driver.networks()]
         return {"subnets": [s for s in subnets if _match(s, filters)]}
 
     def show_subnet(self, subnet_id: str, **_: Any) -> dict[str, Any]:
-        subnet = self._driver.subnet()
-        if subnet_id != subnet["id"]:
-            raise neutron_exc.NotFound(message=f"Subnet {subnet_id} could not be found.")
-        return {"subnet": subnet}
+        for net in self._driver.networks():
+            if subnet_id == net.subnet_id:
+                return {"subnet": net.as_subnet()}
+        raise neutron_exc.NotFound(message=f"Subnet {subnet_id} could not be found.")
 
     def show_extension(self, alias: str) -> dict[str, Any]:
         return {"extension": {"alias": alias, "name": alias}}

@@ -14,7 +14,10 @@ from typing import Any
 
 from cinderclient import exceptions as cinder_exc
 
-VOLUME_TYPE = "trove-it-local"
+from trove_it.localcloud.lifecycle.profiles import VOLUME_TYPES
+
+VOLUME_TYPE = VOLUME_TYPES[0]
+ROOT_DEVICE = "/dev/vda"
 
 
 class VolumeType:
@@ -46,6 +49,7 @@ class Volume:
         self.status = "available"
         self.attachments: list[dict[str, Any]] = []
         self.bootable = "false"
+        self.volume_image_metadata: dict[str, str] = {}
         self.created_at = time.strftime("%Y-%m-%dT%H:%M:%S")
         self.os_vol_tenant_attr_tenant_id = project_id
         self.metadata: dict[str, str] = {}
@@ -54,9 +58,15 @@ class Volume:
         self._driver.delete(self.id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "size": self.size, "name": self.name, "status": self.status,
+        data = {"id": self.id, "size": self.size, "name": self.name, "status": self.status,
                 "volume_type": self.volume_type, "attachments": list(self.attachments),
-                "availability_zone": self.availability_zone}
+                "availability_zone": self.availability_zone, "bootable": self.bootable,
+                "description": self.description, "created_at": self.created_at,
+                "os-vol-tenant-attr:tenant_id": self.os_vol_tenant_attr_tenant_id,
+                "metadata": dict(self.metadata)}
+        if self.volume_image_metadata:
+            data["volume_image_metadata"] = dict(self.volume_image_metadata)
+        return data
 
     def __getattr__(self, item: str) -> Any:
         # cinderclient resources expose dashed API fields through getattr.
@@ -66,21 +76,26 @@ class Volume:
 
 
 class VolumeDriver:
-    def __init__(self) -> None:
+    def __init__(self, default_type: str | None = None) -> None:
         self.volumes: dict[str, Volume] = {}
-        self.types = {VOLUME_TYPE: VolumeType(VOLUME_TYPE)}
+        self.types = {name: VolumeType(name) for name in VOLUME_TYPES}
+        self.default_type = default_type or VOLUME_TYPE
         self._lock = threading.Lock()
 
     def create(self, size: int, name: str = "", description: str = "",
                volume_type: str | None = None, availability_zone: str | None = None,
-               project_id: str = "") -> Volume:
+               project_id: str = "", image_id: str | None = None) -> Volume:
+        """A volume; with ``image_id``, a bootable one holding that image."""
         if int(size) <= 0:
             raise cinder_exc.BadRequest(400, f"Invalid volume size {size}.")
         if volume_type and volume_type not in self.types and not any(
                 t.id == volume_type for t in self.types.values()):
             raise cinder_exc.NotFound(404, f"Volume type {volume_type} could not be found.")
-        volume = Volume(self, size, name, description, volume_type, availability_zone,
-                        project_id)
+        volume = Volume(self, size, name, description, volume_type or self.default_type,
+                        availability_zone, project_id)
+        if image_id:
+            volume.bootable = "true"
+            volume.volume_image_metadata = {"image_id": str(image_id)}
         with self._lock:
             self.volumes[volume.id] = volume
         return volume
@@ -113,11 +128,20 @@ class VolumeDriver:
         volume.status = "available"
 
     def size_attached_to(self, server_id: str) -> int:
-        """The size in GB of the volume attached to a server (0 without one)."""
+        """The size in GB of the data volume attached to a server (0 without one);
+        a root volume it boots from is not the database's disk."""
         for volume in self.volumes.values():
-            if any(a["server_id"] == server_id for a in volume.attachments):
+            if any(a["server_id"] == server_id and a["device"] != ROOT_DEVICE
+                   for a in volume.attachments):
                 return int(volume.size)
         return 0
+
+    def root_volume_of(self, server_id: str) -> Volume | None:
+        for volume in self.volumes.values():
+            if any(a["server_id"] == server_id and a["device"] == ROOT_DEVICE
+                   for a in volume.attachments):
+                return volume
+        return None
 
     def detach_server(self, server_id: str) -> None:
         for volume in list(self.volumes.values()):
@@ -139,10 +163,10 @@ class _Volumes:
 
     def create(self, size: int, name: str = "", description: str = "",
                volume_type: str | None = None, availability_zone: str | None = None,
-               **_: Any) -> Volume:
+               imageRef: str | None = None, **_: Any) -> Volume:  # noqa: N803 - cinder's name
         return self._driver.create(size, name=name, description=description,
                                    volume_type=volume_type, availability_zone=availability_zone,
-                                   project_id=self._project_id)
+                                   project_id=self._project_id, image_id=imageRef)
 
     def get(self, volume_id: str) -> Volume:
         return self._driver.get(volume_id)

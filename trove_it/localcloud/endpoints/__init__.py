@@ -1,6 +1,8 @@
 """HTTP endpoints served beside Trove's API on the cloud's one port.
 
 Each is a paste app mounted in the server's ``versioned_urlmap``: identity
-(a small keystone v3), compute (nova flavors and servers), image (glance
-v2), object store (swift) and ``/_trove_it`` (fault injection, guest logs).
+(a small keystone v3), compute (nova flavors, servers, zones), network (a
+read-only neutron: networks and subnets), volume (a read-only cinder:
+volumes and types), image (glance v2), object store
+(swift) and ``/_trove_it`` (fault injection, guest logs).
 """

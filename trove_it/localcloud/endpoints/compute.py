@@ -153,14 +153,22 @@ def _get_server(request: webob.Request, server_id: str) -> webob.Response:
 
 
 def _limits(request: webob.Request) -> webob.Response:
-    from trove_it.localcloud.drivers.compute import INSTANCE_QUOTA, RAM_QUOTA_MB
+    from trove_it.localcloud.drivers.compute import INSTANCE_QUOTA
 
     account = _account(request)
-    owned = [s for s in runtime.get().compute.list() if s.tenant_id == account.project_id]
+    compute = runtime.get().compute
+    owned = [s for s in compute.list() if s.tenant_id == account.project_id]
     return json_response({"limits": {"rate": [], "absolute": {
-        "maxTotalInstances": INSTANCE_QUOTA, "maxTotalRAMSize": RAM_QUOTA_MB,
+        "maxTotalInstances": INSTANCE_QUOTA, "maxTotalRAMSize": compute.ram_quota_mb,
         "maxTotalCores": -1, "totalInstancesUsed": len(owned),
         "totalRAMUsed": sum(s.flavor["ram"] for s in owned), "totalCoresUsed": 0}}})
+
+
+def _availability_zones(request: webob.Request) -> webob.Response:
+    _account(request)
+    return json_response({"availabilityZoneInfo": [
+        {"zoneName": zone, "zoneState": {"available": True}, "hosts": None}
+        for zone in runtime.get().compute.availability_zones]})
 
 
 def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
@@ -176,4 +184,5 @@ def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
     router.add("GET", "/v2.1/servers(?P<detail>/detail)?", _list_servers)
     router.add("GET", "/v2.1/servers/(?P<server_id>[^/]+)", _get_server)
     router.add("GET", "/v2.1/limits", _limits)
+    router.add("GET", "/v2.1/os-availability-zone", _availability_zones)
     return router

@@ -58,6 +58,10 @@ def _status(request: webob.Request) -> webob.Response:
     return json_response({
         "name": rt.name,
         "network_cidr": str(rt.network.cidr),
+        "profile": rt.profile.name,
+        "boot_from_volume": rt.profile.boot_from_volume,
+        "tenant_network": rt.network.tenant.name,
+        "management_network": rt.network.management.name if rt.network.management else None,
         "unavailable_engines": dict(rt.engines.unavailable),
         "guests": [vm.describe() for vm in rt.guests.all()],
         "pending_faults": rt.faults.pending(),

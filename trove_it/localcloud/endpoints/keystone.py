@@ -44,6 +44,8 @@ def service_catalog(account: Account) -> list[dict[str, Any]]:
         ("identity", "keystone", f"{base}/identity"),
         ("database", "trove", f"{base}/v1.0/{pid}"),
         ("compute", "nova", f"{base}/compute/v2.1"),
+        ("network", "neutron", f"{base}/network"),
+        ("block-storage", "cinder", f"{base}/volume/v3/{pid}"),
         ("image", "glance", f"{base}/image"),
         ("object-store", "swift", f"{base}/object-store/v1/AUTH_{pid}"),
     ]

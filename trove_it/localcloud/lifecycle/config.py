@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from trove_it.localcloud.lifecycle import profiles
 from trove_it.localcloud.lifecycle.layout import StateLayout
 
 CLIENTS = "trove_it.localcloud.trove_clients"
@@ -23,6 +24,7 @@ class CloudSettings:
     network_cidr: str
     heartbeat_interval: float = 2.0
     debug: bool = False
+    profile: profiles.Profile = profiles.PROFILES[profiles.DEFAULT]
 
     @property
     def url(self) -> str:
@@ -35,6 +37,8 @@ class CloudSettings:
 
 def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
     layout = settings.layout
+    profile = settings.profile
+    plan = profiles.NetworkPlan(settings.network_cidr, profile.management_network)
     lines = [
         "[DEFAULT]",
         f"debug = {settings.debug}",
@@ -61,7 +65,7 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         f"swift_url = {settings.url}/object-store/v1/AUTH_",
         "trove_volume_support = True",
         "trove_dns_support = False",
-        "management_networks =",
+        f"management_networks = {plan.management_network_id if profile.management_network else ''}",
         # Instances live on 127.x addresses, which the default filters hide.
         "ip_regex = .*",
         "black_list_regex = ^$",
@@ -69,9 +73,12 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         "usage_sleep_time = 1",
         "state_change_poll_time = 1",
         "max_accepted_volume_size = 20",
-        "max_instances_per_tenant = 50",
-        "max_volumes_per_tenant = 200",
-        "max_backups_per_tenant = 200",
+        f"max_instances_per_tenant = {-1 if profile.unlimited_quotas else 50}",
+        f"max_volumes_per_tenant = {-1 if profile.unlimited_quotas else 200}",
+        f"max_backups_per_tenant = {-1 if profile.unlimited_quotas else 200}",
+        f"volume_rootdisk_support = {profile.boot_from_volume}",
+        "volume_rootdisk_size = 4",
+        *([f"cinder_volume_type = {profile.volume_type}"] if profile.volume_type else []),
         "agent_call_high_timeout = 120",
         "default_datastore = mysql",
         "",
@@ -81,7 +88,10 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         "sqlite_synchronous = False",
         "",
         "[network]",
-        "network_isolation = False",
+        # Isolation plugs the user port into the database's container: with
+        # a management network the database listens on the tenant port only.
+        f"network_isolation = {profile.management_network}",
+        # No routers here (a provider network, as Trove's option help says).
         "enable_access_check = False",
         "",
         "[service_credentials]",
@@ -100,6 +110,7 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         f"name = {settings.name}",
         f"state_dir = {layout.root}",
         f"network_cidr = {settings.network_cidr}",
+        f"profile = {profile.name}",
         f"heartbeat_interval = {settings.heartbeat_interval}",
         f"public_url = {settings.url}",
         "",
@@ -114,6 +125,8 @@ use = call:trove.common.wsgi:versioned_urlmap
 /v1.0: troveapi
 /identity: identity
 /compute: compute
+/network: network
+/volume: volume
 /image: image
 /object-store: objectstore
 /_trove_it: control
@@ -165,6 +178,12 @@ paste.app_factory = trove_it.localcloud.endpoints.keystone:identity_app_factory
 
 [app:compute]
 paste.app_factory = trove_it.localcloud.endpoints.compute:app_factory
+
+[app:network]
+paste.app_factory = trove_it.localcloud.endpoints.network:app_factory
+
+[app:volume]
+paste.app_factory = trove_it.localcloud.endpoints.volume:app_factory
 
 [app:image]
 paste.app_factory = trove_it.localcloud.endpoints.image:app_factory

@@ -27,7 +27,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from trove_it.localcloud.identity import Identity, cloud_names, write_clouds_yaml
-from trove_it.localcloud.lifecycle import address_ranges, memory_disk, processes
+from trove_it.localcloud.lifecycle import address_ranges, memory_disk, processes, profiles
 from trove_it.localcloud.lifecycle.config import CloudSettings, write_config
 from trove_it.localcloud.lifecycle.layout import (
     DEFAULT_NAME,
@@ -100,8 +100,10 @@ class CloudStatus:
 
 class LocalCloud:
     def __init__(self, name: str = DEFAULT_NAME, state_dir: Path | None = None,
-                 network_cidr: str | None = None, debug: bool = False):
+                 network_cidr: str | None = None, debug: bool = False,
+                 profile: str = profiles.DEFAULT):
         self.name = name
+        self.profile = profiles.get(profile)
         self.layout = StateLayout(Path(state_dir) if state_dir else default_state_dir(name))
         self.network_cidr = network_cidr
         self.debug = debug
@@ -199,7 +201,8 @@ class LocalCloud:
             path.mkdir(mode=0o755)
         memory_disk.place_instances(layout.instances, layout.root)
         cidr = self._claim_cidr()
-        settings = CloudSettings(self.name, layout, _free_port(), cidr, debug=self.debug)
+        settings = CloudSettings(self.name, layout, _free_port(), cidr, debug=self.debug,
+                                 profile=self.profile)
         identity = Identity.generate()
         identity.save(layout.identity)
         write_config(settings, identity.admin.password)
@@ -209,7 +212,8 @@ class LocalCloud:
         desc = CloudDescriptor(
             name=self.name, state_dir=str(layout.root), url=settings.url, port=settings.port,
             pid=self._process.pid, network_cidr=cidr, clouds_yaml=str(layout.clouds_yaml),
-            started_at=time.time(), owner_pid=os.getpid() if run_owned else None)
+            started_at=time.time(), owner_pid=os.getpid() if run_owned else None,
+            profile=self.profile.name)
         desc.save(layout)
         return desc
 

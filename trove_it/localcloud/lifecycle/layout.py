@@ -117,6 +117,7 @@ class CloudDescriptor:
     # The pytest run that started the cloud and stops it when it ends; None
     # for one started otherwise (``trove-it cloud up``), which runs may share.
     owner_pid: int | None = None
+    profile: str = "default"
 
     def save(self, layout: StateLayout) -> None:
         layout.descriptor.write_text(json.dumps(asdict(self), indent=2))

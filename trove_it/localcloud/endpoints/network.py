@@ -1,0 +1,60 @@
+"""A read-only Neutron v2.0 endpoint: networks and subnets.
+
+Enough for a user (and the harness's ``--network`` check) to find the
+networks an instance can be given by name or id, as with ``openstack
+network list``; ports and security groups stay with Trove's own client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import webob
+
+from trove_it.localcloud import runtime
+from trove_it.localcloud.endpoints.keystone import authenticated_account
+from trove_it.localcloud.endpoints.wsgi_json import NotFound, Router, Unauthorized, json_response
+
+
+def _authenticated(request: webob.Request) -> None:
+    if authenticated_account(request) is None:
+        raise Unauthorized("The request you have made requires authentication.")
+
+
+def _matches(item: dict[str, Any], request: webob.Request) -> bool:
+    return all(str(item.get(key)) == value for key, value in request.params.items()
+               if key in ("id", "name", "shared", "status"))
+
+
+def _list_networks(request: webob.Request) -> webob.Response:
+    _authenticated(request)
+    nets = [n.as_network() for n in runtime.get().network.networks()]
+    return json_response({"networks": [n for n in nets if _matches(n, request)]})
+
+
+def _show_network(request: webob.Request, network_id: str) -> webob.Response:
+    _authenticated(request)
+    for net in runtime.get().network.networks():
+        if network_id == net.network_id:
+            return json_response({"network": net.as_network()})
+    raise NotFound(f"Network {network_id} could not be found.")
+
+
+def _list_subnets(request: webob.Request) -> webob.Response:
+    _authenticated(request)
+    subnets = [n.as_subnet() for n in runtime.get().network.networks()]
+    return json_response({"subnets": [s for s in subnets if _matches(s, request)]})
+
+
+def _versions(request: webob.Request) -> webob.Response:
+    return json_response({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [
+        {"rel": "self", "href": f"{runtime.get().public_url}/network/v2.0/"}]}]})
+
+
+def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
+    router = Router()
+    router.add("GET", "", _versions)
+    router.add("GET", "/v2.0/networks", _list_networks)
+    router.add("GET", "/v2.0/networks/(?P<network_id>[^/]+)", _show_network)
+    router.add("GET", "/v2.0/subnets", _list_subnets)
+    return router
