@@ -25,6 +25,7 @@ after that within a run.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from trove_it import accounts, deletion, waiters
+from trove_it import accounts, api_retries, deletion, waiters
 from trove_it.clients import CloudClients
 from trove_it.expect import request
 from trove_it.instances import DatastoreUnderTest, initial_accounts, instance_body
@@ -54,6 +55,8 @@ class Upgrade:
     old_version: str
     new_version: str
     status_after_patch: str
+    read_was_retried: bool
+    """The read right after the PATCH met a transient API failure and was retried."""
     databases: list[str]
     users: dict[str, list[str]]
 
@@ -100,9 +103,11 @@ def upgraded(module_instance_factory: Callable[..., Any], member: CloudClients,
         if datastore.has("databases") else []
     listed_users = accounts.listed_users(member, instance.id) if datastore.has("users") else {}
     _patch_version(member, instance.id, other_version)
+    patched = time.time()
     status = member.trove.instances.get(instance.id).status
+    retried = bool(api_retries.RETRY_LOG.since(patched))
     done = waiters.wait_for_instance(member.trove, instance.id, operation="upgrade")
-    return Upgrade(done, datastore.version, other_version, status, listed_databases,
+    return Upgrade(done, datastore.version, other_version, status, retried, listed_databases,
                    listed_users)
 
 
@@ -141,11 +146,14 @@ def inactive_version(admin: CloudClients, member: CloudClients, settings: Settin
 # ------------------------------------------------------------------- tests
 def test_upgrade_reports_new_version(upgraded: Upgrade, member: CloudClients) -> None:
     """202, UPGRADE, then ACTIVE/HEALTHY showing the new version."""
-    assert upgraded.status_after_patch == "UPGRADE", \
-        f"status right after the PATCH: {upgraded.status_after_patch}"
     shown = member.trove.instances.get(upgraded.instance.id)
     assert (shown.status, shown.datastore["version"]) == ("ACTIVE", upgraded.new_version), \
         f"upgraded from {upgraded.old_version}: {shown.status}, {shown.datastore}"
+    if upgraded.status_after_patch != "UPGRADE" and upgraded.read_was_retried:
+        pytest.skip("the read right after the PATCH met a transient API failure and was "
+                    "retried; the upgrade ended meanwhile, so UPGRADE could not be seen")
+    assert upgraded.status_after_patch == "UPGRADE", \
+        f"status right after the PATCH: {upgraded.status_after_patch}"
 
 
 @pytest.mark.real_data

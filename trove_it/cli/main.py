@@ -11,11 +11,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from trove_it.cli import cleanup, cloud, image
+from trove_it.cli import cleanup, cloud, devstack, image
 from trove_it.errors import UserError
 
 GROUPS: Sequence[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = (
-    cloud.register, image.register, cleanup.register)
+    cloud.register, image.register, cleanup.register, devstack.register)
 
 
 def build_parser() -> argparse.ArgumentParser:
