@@ -119,7 +119,7 @@ def _plan_clouds(config: pytest.Config, settings: Settings) -> None:
         names = [slots.cloud_name(settings, slot) for slot in slots.worker_slots(workers)]
     if early_start.wanted(settings, config.args, config.rootpath,
                           bool(config.option.collectonly)):
-        early_start.launch(names, run_state, settings.local_profile)
+        early_start.launch(names, run_state, settings.local_profile, settings.trove)
 
 
 def worker_slot(config: pytest.Config) -> str:
@@ -322,7 +322,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash[SETTINGS]
     local = settings.cloud == "local"
     described = [emulation.describe(name, local) for name in settings.datastores]
-    return [f"trove-it: datastores {', '.join(described)}; target {settings.cloud}; "
+    trove = f" running Trove {settings.trove}" if local and settings.trove != "installed" \
+        else ""
+    return [f"trove-it: datastores {', '.join(described)}; target {settings.cloud}{trove}; "
             f"run id {settings.run_id}"]
 
 

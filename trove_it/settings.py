@@ -18,7 +18,7 @@ from typing import Any
 from trove_it.api_faults import ApiFaults, ApiFaultsError
 from trove_it.api_faults import parse as parse_api_faults
 from trove_it.catalogue import AGENT_DATASTORE_NAMES, BY_NAME, DATASTORE_NAMES
-from trove_it.localcloud.lifecycle import profiles
+from trove_it.localcloud.lifecycle import profiles, trove_env
 from trove_it.localcloud.lifecycle.layout import cloud_name_problem
 
 CLOUD_KINDS = ("local", "existing", "devstack")
@@ -73,6 +73,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("local_profile", "how the local cloud is deployed: 'default' or "
                "'production' (management network, zone az-1, unlimited quotas, boot from "
                "volume, a default volume type)", "default", metavar="PROFILE"),
+    OptionSpec("trove", "the Trove the local cloud runs: pypi:VERSION, path:DIR (a "
+               "checkout, installed editable) or git:URL@REF (default: the pinned release)",
+               metavar="SPEC"),
     OptionSpec("network", "network(s) for test instances, by name or id (a comma list; "
                "default: Trove's, or the tenant network of a production-profile local "
                "cloud)", metavar="NAME|ID[,...]"),
@@ -113,6 +116,7 @@ class Settings:
     os_cloud_alt: str | None
     local_cloud: str
     local_profile: str
+    trove: str
     networks: tuple[str, ...]
     availability_zone: str | None
     volume_type: str | None
@@ -234,6 +238,13 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
     if "local_profile" in explicit and cloud != "local":
         raise SettingsError("--local-profile configures the local cloud; drop it with "
                             "--os-cloud or --cloud=devstack")
+    try:
+        trove = trove_env.parse(raw["trove"]).text
+    except trove_env.TroveSpecError as exc:
+        raise SettingsError(str(exc)) from None
+    if "trove" in explicit and cloud != "local":
+        raise SettingsError("--trove picks the Trove the local cloud runs; drop it with "
+                            "--os-cloud or --cloud=devstack")
     include_emulated = _bool(raw["include_emulated"])
     datastores = parse_datastores(raw["datastore"] if "datastore" in explicit else "mysql",
                                   include_emulated)
@@ -259,6 +270,7 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
         os_cloud_alt=raw["os_cloud_alt"] or None,
         local_cloud=local_cloud,
         local_profile=local_profile,
+        trove=trove,
         networks=tuple(n.strip() for n in str(raw["network"] or "").split(",") if n.strip()),
         availability_zone=raw["availability_zone"] or None,
         volume_type=raw["volume_type"] or None,

@@ -17,7 +17,7 @@ from pathlib import Path
 from trove_it.errors import UserError
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.identity import cloud_names
-from trove_it.localcloud.lifecycle import profiles
+from trove_it.localcloud.lifecycle import profiles, trove_env
 from trove_it.localcloud.lifecycle.launcher import LocalCloud
 from trove_it.localcloud.lifecycle.layout import DEFAULT_NAME, cloud_name_problem
 
@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     help="loopback range for instance addresses (default: a free 127.N.0.0/16)")
     up.add_argument("--debug", action="store_true", help="debug logging in the server log")
     described = "; ".join(f"{p.name}: {p.summary}" for p in profiles.PROFILES.values())
+    up.add_argument("--trove", metavar="SPEC",
+                    help="the Trove to run: pypi:VERSION, path:DIR (installed editable) or "
+                         "git:URL@REF (default: the pinned release)")
     up.add_argument("--profile", default=profiles.DEFAULT,
                     help=f"how the cloud is deployed ({described}; default: %(default)s)")
     up.set_defaults(func=cmd_up)
@@ -66,8 +69,12 @@ def _cloud(args: argparse.Namespace) -> LocalCloud:
         profile = profiles.get(getattr(args, "profile", profiles.DEFAULT))
     except profiles.UnknownProfile as exc:
         raise UserError(f"--profile: {exc}") from None
-    return LocalCloud(args.name, args.state_dir, getattr(args, "network_cidr", None),
-                      debug=getattr(args, "debug", False), profile=profile.name)
+    try:
+        return LocalCloud(args.name, args.state_dir, getattr(args, "network_cidr", None),
+                          debug=getattr(args, "debug", False), profile=profile.name,
+                          trove=getattr(args, "trove", None))
+    except trove_env.TroveSpecError as exc:
+        raise UserError(str(exc)) from None
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -86,6 +93,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"cloud: {names['member']}  (admin: {names['admin']}, second project: "
           f"{names['alt_member']})")
     print(f"url: {desc.url}  instances on {desc.network_cidr}  profile: {desc.profile}")
+    print(f"runs: {desc.trove}")
     print(f"use: export OS_CLIENT_CONFIG_FILE={desc.clouds_yaml} OS_CLOUD={names['member']}")
     return 0
 

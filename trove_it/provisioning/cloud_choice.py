@@ -50,6 +50,11 @@ def _owned_by_other_run(desc: CloudDescriptor | None) -> int | None:
     return None
 
 
+def _fits(desc: CloudDescriptor, settings: Settings) -> bool:
+    """Does the running cloud deploy what the run asks for (profile, Trove)?"""
+    return desc.profile == settings.local_profile and desc.trove_spec == settings.trove
+
+
 def private_name(settings: Settings) -> str:
     return f"trove-it-{settings.run_id}"
 
@@ -67,14 +72,14 @@ def choose(settings: Settings) -> Settings:
                 f"(pid {owner}), which stops it when it ends; name another --local-cloud, "
                 f"drop the option for a cloud of this run's own, or share one started "
                 f"with 'trove-it cloud up --name {settings.local_cloud}'")
-        if desc is not None and processes.alive(desc.pid) and \
-                desc.profile != settings.local_profile:
+        if desc is not None and processes.alive(desc.pid) and not _fits(desc, settings):
             raise UserError(
-                f"the local cloud {settings.local_cloud} runs the '{desc.profile}' profile, "
-                f"not '{settings.local_profile}'; stop it with 'trove-it cloud down --name "
+                f"the local cloud {settings.local_cloud} runs the '{desc.profile}' profile "
+                f"on Trove {desc.trove_spec}, not '{settings.local_profile}' on "
+                f"{settings.trove}; stop it with 'trove-it cloud down --name "
                 f"{settings.local_cloud}' or name another --local-cloud")
         return settings
-    if _shared(desc) and desc is not None and desc.profile == settings.local_profile:
+    if _shared(desc) and desc is not None and _fits(desc, settings):
         return settings
     return dataclasses.replace(settings, local_cloud=private_name(settings))
 

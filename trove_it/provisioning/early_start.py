@@ -44,15 +44,15 @@ def wanted(settings: Settings, args: Sequence[str], rootpath: Path, collect_only
             and runs_scenarios(args, rootpath))
 
 
-def launch(names: Sequence[str], run_state: RunState, profile: str) -> None:
+def launch(names: Sequence[str], run_state: RunState, profile: str, trove: str) -> None:
     """Begin starting these local clouds; failures are left for provisioning to
     report. The run state lists each one this run started."""
     from trove_it.localcloud.lifecycle.launcher import CloudError, LocalCloud
 
     for name in names:
         try:
-            started = LocalCloud(name, profile=profile).begin(tie_to_parent=True,
-                                                               run_owned=True)
+            started = LocalCloud(name, profile=profile, trove=trove).begin(
+                tie_to_parent=True, run_owned=True)
         except (CloudError, OSError):
             continue  # provisioning starts it again and says what is wrong
         if started:

@@ -30,15 +30,15 @@ def _cloud_names(clouds_yaml: Path | None) -> set[str]:
                         f"{str(exc).splitlines()[0][:200]}") from None
 
 
-def resolve_local(name: str, tie_to_parent: bool, profile: str = "default"
-                  ) -> tuple[Target, bool]:
+def resolve_local(name: str, tie_to_parent: bool, profile: str = "default",
+                  trove: str | None = None) -> tuple[Target, bool]:
     """Start (or find) the local cloud ``name``; returns the target and whether we
     started it. A cloud tied to this process is this run's, which others may
     not share (``provisioning/cloud_choice``)."""
     from trove_it.localcloud.identity import cloud_names
     from trove_it.localcloud.lifecycle.launcher import CloudError, LocalCloud
 
-    cloud = LocalCloud(name, profile=profile)
+    cloud = LocalCloud(name, profile=profile, trove=trove)
     started = False
     if not cloud.is_running():
         try:
@@ -52,8 +52,8 @@ def resolve_local(name: str, tie_to_parent: bool, profile: str = "default"
         raise UserError(f"the local cloud {name} vanished while starting")
     names = cloud_names(desc.name)
     target = Target(
-        kind="local", description=f"local cloud {desc.name} ({desc.profile} profile) at "
-                                  f"{desc.url}",
+        kind="local", description=f"local cloud {desc.name} ({desc.profile} profile, "
+                                  f"{desc.trove or 'trove'}) at {desc.url}",
         clouds_yaml=Path(desc.clouds_yaml),
         cloud_names={"member": names["member"], "admin": names["admin"],
                      "alt": names["alt_member"]},
@@ -103,7 +103,7 @@ def resolve_target(settings: Settings, tie_to_parent: bool,
     ``local_name`` overrides ``--local-cloud`` (a worker's own cloud)."""
     if settings.cloud == "local":
         return resolve_local(local_name or settings.local_cloud, tie_to_parent,
-                             settings.local_profile)
+                             settings.local_profile, settings.trove)
     if settings.cloud == "devstack":
         return resolve_devstack(settings), False
     return resolve_existing(settings), False

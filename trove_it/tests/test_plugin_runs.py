@@ -122,7 +122,8 @@ def test_xdist_gives_each_worker_its_own_cloud_and_removes_them() -> None:
     output = result.stdout
     assert result.returncode == 0, output[-3000:]
     for worker in ("gw0", "gw1"):
-        assert f"target: local cloud {name}-{worker} (default profile) at " in output, \
+        assert f"target: local cloud {name}-{worker} (default profile, trove 26.0.0) at " \
+            in output, \
             output[-3000:]
         assert f"(worker {worker})" in output
         assert not (default_state_root() / f"{name}-{worker}").exists()

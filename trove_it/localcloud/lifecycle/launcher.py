@@ -17,7 +17,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +26,13 @@ from pathlib import Path
 from filelock import FileLock
 
 from trove_it.localcloud.identity import Identity, cloud_names, write_clouds_yaml
-from trove_it.localcloud.lifecycle import address_ranges, memory_disk, processes, profiles
+from trove_it.localcloud.lifecycle import (
+    address_ranges,
+    memory_disk,
+    processes,
+    profiles,
+    trove_env,
+)
 from trove_it.localcloud.lifecycle.config import CloudSettings, write_config
 from trove_it.localcloud.lifecycle.layout import (
     DEFAULT_NAME,
@@ -51,16 +56,19 @@ def cache_dir() -> Path:
     return Path(base) / "trove-it"
 
 
-def _golden_key() -> str:
+def _golden_key(trove: trove_env.TroveEnv) -> str:
     from importlib import metadata
 
     digest = hashlib.sha256()
-    try:
-        digest.update(metadata.version("trove").encode())
-    except metadata.PackageNotFoundError as exc:
-        raise CloudError("Trove is not installed in this environment; install the "
-                         "local cloud extra: pip install -c constraints.txt "
-                         "'trove-it[local]'") from exc
+    if trove.spec.kind == trove_env.INSTALLED:
+        try:
+            digest.update(metadata.version("trove").encode())
+        except metadata.PackageNotFoundError as exc:
+            raise CloudError("Trove is not installed in this environment; install the "
+                             "local cloud extra: pip install -c constraints.txt "
+                             "'trove-it[local]'") from exc
+    else:
+        digest.update(trove.fingerprint().encode())
     for module in ("lifecycle/bootstrap.py", "datastores.py"):
         digest.update((LOCALCLOUD_DIR / module).read_bytes())
     return digest.hexdigest()[:16]
@@ -101,9 +109,11 @@ class CloudStatus:
 class LocalCloud:
     def __init__(self, name: str = DEFAULT_NAME, state_dir: Path | None = None,
                  network_cidr: str | None = None, debug: bool = False,
-                 profile: str = profiles.DEFAULT):
+                 profile: str = profiles.DEFAULT, trove: str | None = None):
         self.name = name
         self.profile = profiles.get(profile)
+        self.trove_spec = trove_env.parse(trove)
+        self._trove: trove_env.TroveEnv | None = None
         self.layout = StateLayout(Path(state_dir) if state_dir else default_state_dir(name))
         self.network_cidr = network_cidr
         self.debug = debug
@@ -201,19 +211,20 @@ class LocalCloud:
             path.mkdir(mode=0o755)
         memory_disk.place_instances(layout.instances, layout.root)
         cidr = self._claim_cidr()
+        trove = self._trove_env()
         settings = CloudSettings(self.name, layout, _free_port(), cidr, debug=self.debug,
                                  profile=self.profile)
         identity = Identity.generate()
         identity.save(layout.identity)
         write_config(settings, identity.admin.password)
-        self._restore_database()
+        self._restore_database(trove)
         write_clouds_yaml(layout.clouds_yaml, self.name, settings.auth_url, identity)
-        self._process = self._launch(tie_to_parent)
+        self._process = self._launch(tie_to_parent, trove)
         desc = CloudDescriptor(
             name=self.name, state_dir=str(layout.root), url=settings.url, port=settings.port,
             pid=self._process.pid, network_cidr=cidr, clouds_yaml=str(layout.clouds_yaml),
             started_at=time.time(), owner_pid=os.getpid() if run_owned else None,
-            profile=self.profile.name)
+            profile=self.profile.name, trove=trove.describe(), trove_spec=trove.spec.text)
         desc.save(layout)
         return desc
 
@@ -232,12 +243,25 @@ class LocalCloud:
         env.setdefault("PYTHONWARNINGS", "ignore")
         return env
 
-    def _restore_database(self) -> None:
-        golden = cache_dir() / "bootstrap" / f"trove-{_golden_key()}.sqlite"
+    def _trove_env(self) -> trove_env.TroveEnv:
+        """The Python that runs this cloud's Trove (``--trove``), checked against
+        the drivers before anything starts."""
+        if self._trove is None:
+            try:
+                env = trove_env.ensure(self.trove_spec)
+                trove_env.check_interfaces(env, REPO_ROOT)
+            except trove_env.TroveSpecError as exc:
+                raise CloudError(str(exc)) from None
+            self._trove = env
+        return self._trove
+
+    def _restore_database(self, trove: trove_env.TroveEnv) -> None:
+        family = f"trove-{trove.spec.key()}-"
+        golden = cache_dir() / "bootstrap" / f"{family}{_golden_key(trove)}.sqlite"
         if not golden.exists():
             golden.parent.mkdir(parents=True, exist_ok=True)
             result = subprocess.run(
-                [sys.executable, "-m", "trove_it.localcloud.lifecycle.bootstrap",
+                [str(trove.python), "-m", "trove_it.localcloud.lifecycle.bootstrap",
                  "--config-file", str(self.layout.trove_conf)],
                 capture_output=True, text=True, env=self._bootstrap_env(), timeout=300)
             if result.returncode != 0 or not self.layout.database.exists():
@@ -246,14 +270,15 @@ class LocalCloud:
             tmp = golden.with_suffix(f".{os.getpid()}.tmp")  # two runs may bootstrap at once
             shutil.copyfile(self.layout.database, tmp)
             tmp.replace(golden)
-            for stale in golden.parent.glob("trove-*.sqlite"):
+            for stale in golden.parent.glob(f"{family}*.sqlite"):
                 if stale != golden:
                     stale.unlink(missing_ok=True)
         else:
             shutil.copyfile(golden, self.layout.database)
 
-    def _launch(self, tie_to_parent: bool) -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-m", "trove_it.localcloud.server",
+    def _launch(self, tie_to_parent: bool, trove: trove_env.TroveEnv
+                ) -> subprocess.Popen[bytes]:
+        argv = [str(trove.python), "-m", "trove_it.localcloud.server",
                 "--config-file", str(self.layout.trove_conf)]
         proc = processes.spawn(
             argv, log=self.layout.root / "server.out", pidfile=self.layout.server_pidfile,

@@ -118,6 +118,9 @@ class CloudDescriptor:
     # for one started otherwise (``trove-it cloud up``), which runs may share.
     owner_pid: int | None = None
     profile: str = "default"
+    trove: str = ""
+    trove_spec: str = "installed"
+    """The Trove it runs: its version, or a checkout's commit (``--trove``)."""
 
     def save(self, layout: StateLayout) -> None:
         layout.descriptor.write_text(json.dumps(asdict(self), indent=2))
