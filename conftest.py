@@ -2,7 +2,8 @@
 cloud (settings, target, clients, datastore), instances (shared instance and
 factory), data (native-client probes), accounts (databases and users on the
 shared instance), resources (backups, configuration groups, fault
-injection), modules (Trove modules), clusters (clusters and their members)."""
+injection), modules (Trove modules), clusters (clusters and their members),
+upgrade (what the upgrade-survival phases keep past a run)."""
 
 pytest_plugins = [
     "fixtures.cloud",
@@ -12,4 +13,5 @@ pytest_plugins = [
     "fixtures.resources",
     "fixtures.modules",
     "fixtures.clusters",
+    "fixtures.upgrade",
 ]

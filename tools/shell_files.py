@@ -14,7 +14,7 @@ from pathlib import Path
 
 SHEBANG = re.compile(rb"^#!.*\b(ba)?sh\b")
 # devstack's settings file is sourced, so it has no #! line (bashate's E005).
-SOURCED = ("devstack/settings",)
+SOURCED = ("devstack/settings", "devstack/upgrade/settings")
 
 
 def shell_files(roots: list[Path]) -> list[Path]:

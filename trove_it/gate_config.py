@@ -118,7 +118,7 @@ def _datastore_problems(where: str, name: str, merged: dict[str, Any],
         found.append(f"{where}: job {name}: Trove 26 has no guest agent for {datastore}")
     if not localrc.get("TROVE_DATASTORE_VERSION"):
         found.append(f"{where}: job {name}: sets no TROVE_DATASTORE_VERSION")
-    if not any(env.endswith(f"-{datastore}") for env in listed):
+    if listed and not any(env.endswith(f"-{datastore}") for env in listed):
         found.append(f"{where}: job {name}: deploys {datastore} but its tox_envlist "
                      f"({', '.join(listed) or 'none'}) tests another datastore")
     return found

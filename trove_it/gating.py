@@ -25,6 +25,8 @@ class TestNeeds:
     fault_injection: bool = False
     image: bool = False
     real_data: bool = False
+    upgrade_phase: str | None = None
+    """The upgrade-survival phase the test is (``upgrade_phase`` marker)."""
 
 
 def reason_to_deselect(needs: TestNeeds, settings: Settings) -> str | None:
@@ -34,6 +36,10 @@ def reason_to_deselect(needs: TestNeeds, settings: Settings) -> str | None:
     if unknown:
         raise ValueError(f"unknown capability {unknown[0]!r} in a requires() marker; known: "
                          f"{', '.join(sorted(catalogue.CAPABILITIES))}")
+    if settings.upgrade_phase is not None and needs.upgrade_phase != settings.upgrade_phase:
+        return f"--upgrade-phase {settings.upgrade_phase} runs only that phase"
+    if settings.upgrade_phase is None and needs.upgrade_phase is not None:
+        return "upgrade-survival phases run with --upgrade-phase"
     if needs.image and not (settings.image or settings.build_image):
         return "image validation needs --image or --build-image"
     if needs.fault_injection and settings.cloud != "local":

@@ -36,6 +36,8 @@ NEEDS: dict[str, str] = {
     "fault_injection": "injects faults through the local cloud's control endpoint; "
                        "deselected on other targets",
     "image": "validates a guest image (needs --image or --build-image)",
+    "upgrade_phase(name)": "one of grenade's upgrade-survival phases (create, verify, "
+                           "verify_noapi, destroy): runs only with --upgrade-phase name",
     "real_data": "its point is the engine: logs in or reads data with the datastore's "
                  "native client; deselected for datastores the local cloud emulates "
                  "(in-memory engine)",

@@ -86,9 +86,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SUMMARY] = []
     config.stash[FAILED] = []
     if not _is_worker(config):
+        _check_upgrade_state(settings)
         _handle_sigterm()
         _warn_if_sigint_ignored(config)
         _plan_clouds(config, settings)
+
+
+def _check_upgrade_state(settings: Settings) -> None:
+    """The verify phases need what create recorded: say so once, not per test."""
+    from trove_it import upgrade_state
+
+    if settings.upgrade_phase in ("verify", "verify_noapi"):
+        try:
+            upgrade_state.load(settings.upgrade_state, settings.upgrade_phase)
+        except UserError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def _choose_local_cloud(settings: Settings) -> Settings:
@@ -178,7 +190,13 @@ def _needs(item: pytest.Item) -> gating.TestNeeds:
         datastore=datastore, capabilities=tuple(capabilities), lacking=tuple(lacking),
         fault_injection=item.get_closest_marker("fault_injection") is not None,
         image=item.get_closest_marker("image") is not None,
-        real_data=item.get_closest_marker("real_data") is not None)
+        real_data=item.get_closest_marker("real_data") is not None,
+        upgrade_phase=_upgrade_phase(item))
+
+
+def _upgrade_phase(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("upgrade_phase")
+    return str(mark.args[0]) if mark is not None else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

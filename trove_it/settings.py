@@ -13,8 +13,10 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from trove_it import upgrade_state
 from trove_it.api_faults import ApiFaults, ApiFaultsError
 from trove_it.api_faults import parse as parse_api_faults
 from trove_it.catalogue import AGENT_DATASTORE_NAMES, BY_NAME, DATASTORE_NAMES
@@ -99,6 +101,16 @@ OPTIONS: tuple[OptionSpec, ...] = (
                metavar="F"),
     OptionSpec("run_id", "id that prefixes every resource name (default: random)",
                metavar="ID"),
+    OptionSpec("devstack_dir", "devstack checkout to provision with --provision "
+               "(--cloud=devstack)", metavar="DIR"),
+    OptionSpec("provision", "with --cloud=devstack: render local.conf into --devstack-dir and "
+               "run stack.sh before testing", False, flag=True),
+    OptionSpec("upgrade_phase", "run one upgrade-survival phase (grenade's): create, "
+               "verify, verify_noapi or destroy", metavar="PHASE"),
+    OptionSpec("upgrade_side", "which side of the upgrade the phase runs on: pre or post",
+               "pre", metavar="SIDE"),
+    OptionSpec("upgrade_state", "file the upgrade phases record their resources in "
+               "(default: ~/.cache/trove-it/upgrade-state.json)", metavar="FILE"),
     OptionSpec("api_faults", "local cloud only: fail this share of Trove API requests "
                "with a 503 or a dropped connection (default methods GET,HEAD)",
                metavar="RATE[:METHODS[:KINDS]]"),
@@ -130,6 +142,11 @@ class Settings:
     timeout_scale: float
     run_id: str
     api_faults: ApiFaults | None = None
+    devstack_dir: Path | None = None
+    provision: bool = False
+    upgrade_phase: str | None = None
+    upgrade_side: str = "pre"
+    upgrade_state: Path = field(default_factory=upgrade_state.default_path)
     explicit: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -250,6 +267,21 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
                                   include_emulated)
     if cloud != "local":
         _refuse_emulated_off_the_local_cloud(datastores, include_emulated)
+    provision = _bool(raw["provision"])
+    devstack_dir = Path(raw["devstack_dir"]).expanduser() if raw["devstack_dir"] else None
+    if provision:
+        if cloud != "devstack":
+            raise SettingsError("--provision deploys a devstack: give --cloud=devstack too")
+        if devstack_dir is None or not (devstack_dir / "stack.sh").is_file():
+            raise SettingsError(f"--provision needs --devstack-dir, a devstack checkout with "
+                                f"stack.sh; {devstack_dir or 'none given'} is not one")
+    phase = raw["upgrade_phase"] or None
+    if phase is not None and phase not in upgrade_state.PHASES:
+        raise SettingsError(f"--upgrade-phase must be one of {', '.join(upgrade_state.PHASES)}, "
+                            f"not {phase!r}")
+    side = str(raw["upgrade_side"] or "pre")
+    if side not in upgrade_state.SIDES:
+        raise SettingsError(f"--upgrade-side must be pre or post, not {side!r}")
     api_faults = None
     if raw["api_faults"]:
         if cloud != "local":
@@ -284,6 +316,12 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
         timeout_scale=_positive_float("timeout-scale", raw["timeout_scale"]),
         run_id=run_id,
         api_faults=api_faults,
+        devstack_dir=devstack_dir,
+        provision=provision,
+        upgrade_phase=phase,
+        upgrade_side=side,
+        upgrade_state=Path(raw["upgrade_state"]) if raw["upgrade_state"]
+        else upgrade_state.default_path(),
         explicit=frozenset(explicit),
     )
 

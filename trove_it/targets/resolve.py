@@ -80,6 +80,10 @@ def resolve_existing(settings: Settings) -> Target:
 
 
 def resolve_devstack(settings: Settings) -> Target:
+    if settings.provision:
+        from trove_it.provisioning import devstack_stack
+
+        devstack_stack.stack(settings)
     for clouds_yaml in DEVSTACK_CLOUDS_YAML:
         if not clouds_yaml.is_file():
             continue
@@ -94,7 +98,7 @@ def resolve_devstack(settings: Settings) -> Target:
                              "alt": settings.os_cloud_alt or alt})
     raise UserError("no devstack found (no 'devstack' and 'devstack-admin' clouds in "
                     "/etc/openstack/clouds.yaml or ~/.config/openstack/clouds.yaml); "
-                    "provisioning a new devstack is not implemented yet")
+                    "deploy one with --provision --devstack-dir DIR")
 
 
 def resolve_target(settings: Settings, tie_to_parent: bool,

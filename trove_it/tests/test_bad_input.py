@@ -85,6 +85,10 @@ USAGE_CASES = [
     Case("api faults off the local cloud", ("--os-cloud=x", "--api-faults=0.1"),
          "--api-faults needs the local cloud"),
     Case("bad api faults", ("--api-faults=0.1:FETCH",), "--api-faults takes RATE"),
+    Case("unknown upgrade phase", ("--upgrade-phase=upgrade",),
+         "--upgrade-phase must be one of create, verify, verify_noapi, destroy"),
+    Case("bad trove spec", ("--trove=26.0.0",),
+         "--trove takes pypi:VERSION, path:DIR or git:URL@REF"),
 ]
 
 
