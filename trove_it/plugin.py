@@ -155,14 +155,37 @@ def _warn_if_sigint_ignored(config: pytest.Config) -> None:
         config.stash[SUMMARY].append(line)
 
 
+INTERRUPTED: list[str] = []
+"""The signals this run received: a cleanup ``finally`` that fails while a
+KeyboardInterrupt passes through replaces it, so the run also stops here."""
+
+
 def _handle_sigterm() -> None:
-    """Turn SIGTERM into KeyboardInterrupt so teardown runs and nothing leaks."""
+    """Turn SIGTERM (and Ctrl-C) into KeyboardInterrupt so teardown runs and
+    nothing leaks, and remember it, so the run stops even if a test's own
+    cleanup turns the interrupt into another error."""
 
     def interrupt(signum: int, frame: Any) -> None:
+        INTERRUPTED.append(signal.Signals(signum).name)
         raise KeyboardInterrupt(f"signal {signum}")
 
     if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, interrupt)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logfinish(nodeid: str, location: Any) -> None:
+    if INTERRUPTED and _SESSION:
+        _SESSION[0].shouldstop = f"interrupted by {INTERRUPTED[0]}"
+
+
+_SESSION: list[pytest.Session] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _SESSION[:] = [session]
 
 
 def pytest_configure_node(node: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -181,3 +182,23 @@ def test_a_run_started_with_sigint_ignored_says_so() -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "started with SIGINT ignored" in result.stderr, result.stderr[-2000:]
     assert "kill -TERM" in result.stderr
+
+
+def test_sigterm_stops_the_run_even_when_a_cleanup_masks_it(tmp_path: Path) -> None:
+    source = Path(__file__).parent / "data" / "interrupt_masked.py"
+    child = tmp_path / "test_masked.py"
+    shutil.copy(source, child)
+    started, second = child.with_suffix(".started"), child.with_suffix(".second-ran")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
+         str(REPO), "-c", str(REPO / "pytest.ini"), str(child)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=interruptible)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 2, output[-2000:]
+    assert "interrupted by SIGTERM" in output, output[-2000:]
+    assert not second.exists(), "the run went on after SIGTERM"
