@@ -13,7 +13,9 @@ and nothing else, for each datastore of the run:
   recorded address and login; any API call fails the test (grenade runs it
   while the API is down);
 - ``destroy``: removes what ``create`` made and the state; a resource already
-  gone is no error, so it also cleans up after a failed phase.
+  gone is no error, so it also cleans up after a failed phase. With the last
+  datastore go the test flavors and run record the creating run kept for
+  its instances.
 
 Grenade's plugin (``devstack/upgrade/``) calls these in its own order.
 """
@@ -128,6 +130,7 @@ def test_verify_noapi(no_trove_api: list[str], settings: Settings,
 def test_destroy(member: CloudClients, admin: CloudClients, settings: Settings,
                  datastore: DatastoreUnderTest) -> None:
     try:
+        creator = upgrade_state.load(settings.upgrade_state, "destroy").run_id
         saved = _saved(settings, datastore.name, "destroy")
     except Exception:  # noqa: BLE001 - nothing recorded: nothing to remove
         pytest.skip(f"no {datastore.name} resources recorded in {settings.upgrade_state}")
@@ -140,7 +143,8 @@ def test_destroy(member: CloudClients, admin: CloudClients, settings: Settings,
                        ("configuration group", saved.configuration_id)):
         if gone:
             assert _absent(member, kind, gone), f"{kind} {gone} is still there"
-    upgrade_state.forget(settings.upgrade_state, datastore.name)
+    if upgrade_state.forget(settings.upgrade_state, datastore.name):
+        deletion.delete_kept_run(admin, creator)
 
 
 def _absent(member: CloudClients, kind: str, resource_id: str) -> bool:

@@ -140,3 +140,15 @@ def delete_container(clients: CloudClients, container: str, prefix: str | None =
         if waiters.is_not_found(exc):
             return
         raise
+
+
+def delete_kept_run(admin: CloudClients, run_id: str) -> None:
+    """What a run kept for later (its test flavors, its run record) once the
+    resources that needed them are gone: the upgrade phases' ``destroy``."""
+    from trove_it.run_state import RunState
+
+    prefix = f"trove-it-{run_id}-"
+    for flavor in list(admin.conn.compute.flavors(is_public=None)):
+        if str(flavor.name).startswith(prefix):
+            admin.conn.compute.delete_flavor(flavor.id, ignore_missing=True)
+    RunState(run_id).remove()

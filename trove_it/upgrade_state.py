@@ -101,15 +101,16 @@ def note_check(path: Path, check: str) -> None:
             _write(state, path)
 
 
-def forget(path: Path, datastore: str) -> None:
-    """Drop one datastore's entry; the file goes with the last one."""
+def forget(path: Path, datastore: str) -> bool:
+    """Drop one datastore's entry; the file goes with the last one (then True)."""
     with _lock(path):
         try:
             state = load(path, "destroy")
         except UserError:
-            return
+            return False
         state.datastores.pop(datastore, None)
         if state.datastores:
             _write(state, path)
-        else:
-            path.unlink(missing_ok=True)
+            return False
+        path.unlink(missing_ok=True)
+        return True

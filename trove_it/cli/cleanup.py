@@ -63,6 +63,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     leaks = find_leaks(admin, members, prefix)
     if not leaks:
         print(f"nothing named {prefix}* to clean up")
+        _forget_run(args)
         return 0
     for leak in leaks:
         print(("would remove " if args.dry_run else "removing ") + leak.describe())
@@ -71,4 +72,16 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     failures = sweep(leaks)
     for leak, error in failures:
         print(f"could not remove {leak.describe()}: {error}")
+    if not failures:
+        _forget_run(args)
     return 1 if failures else 0
+
+
+def _forget_run(args: argparse.Namespace) -> None:
+    """The record a run kept for what it left (``--keep-on-failure``) goes with it."""
+    from trove_it.run_state import runs_root
+
+    if args.run_id and not args.dry_run and (runs_root() / args.run_id).is_dir():
+        from trove_it.run_state import RunState
+
+        RunState(args.run_id).remove()

@@ -20,6 +20,7 @@ from trove_it.clients import CloudClients, connect
 from trove_it.localcloud.identity import cloud_names
 from trove_it.localcloud.lifecycle.launcher import LocalCloud
 from trove_it.localcloud.lifecycle.layout import CloudDescriptor, default_state_root
+from trove_it.run_state import runs_root
 from trove_it.tests.conftest import require_engine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,6 +96,7 @@ def test_keep_on_failure_then_cleanup_command(shared_cloud: CloudDescriptor,
     assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
     assert f"removing instance {kept[0]}" in cleanup.stdout
     assert not _instances(cloud_admin, f"trove-it-{run_id}-")
+    assert not (runs_root() / run_id).exists(), "the kept run's record is left"
 
 
 def test_xdist_provisions_once_and_passes(shared_cloud: CloudDescriptor) -> None:

@@ -18,6 +18,7 @@ from trove_it.clients import CloudClients, connect
 from trove_it.localcloud.identity import cloud_names
 from trove_it.localcloud.lifecycle.launcher import LocalCloud
 from trove_it.localcloud.lifecycle.layout import CloudDescriptor
+from trove_it.run_state import runs_root
 from trove_it.tests.conftest import require_engine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,11 +36,14 @@ def phase_cloud() -> Iterator[CloudDescriptor]:
 
 def _phase(cloud: CloudDescriptor, state: Path, phase: str, side: str = "pre"
            ) -> subprocess.CompletedProcess[str]:
+    """One phase in a run of its own, as grenade invokes them."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TROVE_IT_RUN_ID",
+                                                             "PYTEST_ADDOPTS")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--datastore=mysql",
          f"--local-cloud={cloud.name}", f"--upgrade-state={state}",
          f"--upgrade-phase={phase}", f"--upgrade-side={side}"],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_phases_hand_over_and_destroy_leaves_nothing(phase_cloud: CloudDescriptor,
@@ -48,7 +52,8 @@ def test_phases_hand_over_and_destroy_leaves_nothing(phase_cloud: CloudDescripto
     created = _phase(phase_cloud, state, "create")
     assert created.returncode == 0, created.stdout[-3000:]
     assert "1 passed" in created.stdout
-    saved = json.loads(state.read_text())["datastores"]["mysql"]
+    recorded = json.loads(state.read_text())
+    saved, creator = recorded["datastores"]["mysql"], recorded["run_id"]
     assert oct(state.stat().st_mode & 0o777) == "0o600", "the state holds a password"
     admin: CloudClients = connect(cloud_names(phase_cloud.name)["admin"],
                                   Path(phase_cloud.clouds_yaml))
@@ -70,6 +75,10 @@ def test_phases_hand_over_and_destroy_leaves_nothing(phase_cloud: CloudDescripto
     listed = {i.id for i in admin.trove.mgmt_instances.list(deleted=False)}
     assert saved["instance_id"] not in listed
     assert saved["backup_id"] not in {b.id for b in admin.trove.backups.list()}
+    flavors = [f.name for f in admin.conn.compute.flavors(is_public=None)
+               if f.name.startswith(f"trove-it-{creator}-")]
+    assert not flavors, f"the creating run's flavors are left: {flavors}"
+    assert not (runs_root() / creator).exists(), "the creating run's record is left"
 
 
 def test_verify_without_a_create_is_one_line(tmp_path: Path) -> None:
