@@ -118,9 +118,10 @@ def test_failed_build_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     assert set(Path("/sys/block").glob("loop*/loop/backing_file")) <= loops_before
 
 
-def test_interrupted_build_leaves_nothing(tmp_path: Path) -> None:
-    """Ctrl-C while DIB has its chroot mounted: DIB is stopped, its mounts
-    released, the work directory removed; exit status 130."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_build_leaves_nothing(tmp_path: Path, sig: signal.Signals) -> None:
+    """Ctrl-C (or a CI runner's SIGTERM) while DIB has its chroot mounted: DIB is
+    stopped, its mounts released, the work directory removed; exit status 130."""
     _heavy()
     process = subprocess.Popen([*TROVE_IT, "image", "build", "--datastore", "mariadb",
                                 "--output", str(tmp_path), "--no-compress"],
@@ -137,7 +138,7 @@ def test_interrupted_build_leaves_nothing(tmp_path: Path) -> None:
             time.sleep(1)
         else:
             pytest.fail("the build never reached pre-install.d")
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         _, stderr = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
