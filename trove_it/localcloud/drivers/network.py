@@ -202,6 +202,13 @@ class NeutronClient:
                 return {"subnet": net.as_subnet()}
         raise neutron_exc.NotFound(message=f"Subnet {subnet_id} could not be found.")
 
+    def find_resource(self, resource: str, name_or_id: str, **_: Any) -> dict[str, Any]:
+        """neutronclient's lookup by name or id (Trove's cluster create checks the
+        members' network with it)."""
+        if resource != "network":
+            raise neutron_exc.NotFound(message=f"Unable to find {resource} {name_or_id}.")
+        return self._driver.find(name_or_id).as_network()
+
     def show_extension(self, alias: str) -> dict[str, Any]:
         return {"extension": {"alias": alias, "name": alias}}
 
