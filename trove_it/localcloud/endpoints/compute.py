@@ -14,14 +14,13 @@ from novaclient import exceptions as nova_exc
 
 from trove_it.localcloud import runtime
 from trove_it.localcloud.drivers.compute import Flavor, Server
-from trove_it.localcloud.endpoints.keystone import authenticated_account
+from trove_it.localcloud.endpoints.keystone import required_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
     Conflict,
     Forbidden,
     NotFound,
     Router,
-    Unauthorized,
     json_response,
     request_json,
 )
@@ -32,10 +31,7 @@ MIN_VERSION = "2.1"
 
 
 def _account(request: webob.Request) -> Account:
-    account = authenticated_account(request)
-    if account is None:
-        raise Unauthorized("The request you have made requires authentication.")
-    return account
+    return required_account(request)
 
 
 def _link(kind: str, ident: str) -> list[dict[str, str]]:

@@ -14,14 +14,13 @@ from typing import Any
 import webob
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.endpoints.keystone import authenticated_account
+from trove_it.localcloud.endpoints.keystone import required_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
     Forbidden,
     Handler,
     NotFound,
     Router,
-    Unauthorized,
     json_response,
     request_json,
 )
@@ -30,10 +29,7 @@ MAX_LINES = 2000
 
 
 def _admin(request: webob.Request) -> None:
-    account = authenticated_account(request)
-    if account is None:
-        raise Unauthorized("The request you have made requires authentication.")
-    if not account.is_admin:
+    if not required_account(request).is_admin:
         raise Forbidden("The trove-it control endpoint is for administrators only.")
 
 

@@ -11,7 +11,7 @@ import webob
 from glanceclient import exc as glance_exc
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.endpoints.keystone import authenticated_account
+from trove_it.localcloud.endpoints.keystone import required_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
     Conflict,
@@ -19,7 +19,6 @@ from trove_it.localcloud.endpoints.wsgi_json import (
     HttpError,
     NotFound,
     Router,
-    Unauthorized,
     json_response,
     request_json,
 )
@@ -30,10 +29,7 @@ SETTABLE = ("name", "disk_format", "container_format", "visibility", "min_disk",
 
 
 def _account(request: webob.Request) -> Account:
-    account = authenticated_account(request)
-    if account is None:
-        raise Unauthorized("The request you have made requires authentication.")
-    return account
+    return required_account(request)
 
 
 def _translate(exc: Exception) -> HttpError:

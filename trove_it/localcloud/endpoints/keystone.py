@@ -228,6 +228,14 @@ def authenticated_account(request: webob.Request) -> Account | None:
     return token.account if token else None
 
 
+def required_account(request: webob.Request) -> Account:
+    """The request's account, or 401 as keystone answers a missing token."""
+    account = authenticated_account(request)
+    if account is None:
+        raise Unauthorized("The request you have made requires authentication.")
+    return account
+
+
 class TokenFilter:
     """Sets the identity headers keystonemiddleware would, from a local token."""
 

@@ -13,13 +13,12 @@ from typing import Any
 import webob
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.endpoints.keystone import authenticated_account
-from trove_it.localcloud.endpoints.wsgi_json import NotFound, Router, Unauthorized, json_response
+from trove_it.localcloud.endpoints.keystone import required_account
+from trove_it.localcloud.endpoints.wsgi_json import NotFound, Router, json_response
 
 
 def _authenticated(request: webob.Request) -> None:
-    if authenticated_account(request) is None:
-        raise Unauthorized("The request you have made requires authentication.")
+    required_account(request)
 
 
 def _matches(item: dict[str, Any], request: webob.Request) -> bool:
@@ -48,9 +47,7 @@ def _list_subnets(request: webob.Request) -> webob.Response:
 
 
 def _visible_ports(request: webob.Request) -> list[dict[str, Any]]:
-    account = authenticated_account(request)
-    if account is None:
-        raise Unauthorized("The request you have made requires authentication.")
+    account = required_account(request)
     ports = list(runtime.get().network.ports.values())
     return [p for p in ports if account.is_admin or p.get("project_id") == account.project_id]
 

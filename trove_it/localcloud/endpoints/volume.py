@@ -13,16 +13,13 @@ from typing import Any
 import webob
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.endpoints.keystone import authenticated_account
-from trove_it.localcloud.endpoints.wsgi_json import NotFound, Router, Unauthorized, json_response
+from trove_it.localcloud.endpoints.keystone import required_account
+from trove_it.localcloud.endpoints.wsgi_json import NotFound, Router, json_response
 from trove_it.localcloud.identity import Account
 
 
 def _account(request: webob.Request) -> Account:
-    account = authenticated_account(request)
-    if account is None:
-        raise Unauthorized("The request you have made requires authentication.")
-    return account
+    return required_account(request)
 
 
 def _visible(account: Account) -> list[Any]:

@@ -19,6 +19,7 @@ so a Trove the drivers cannot work with is one line naming what is missing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -92,6 +93,7 @@ class TroveEnv:
     spec: TroveSpec
     python: Path
 
+    @functools.cache  # noqa: B019 - few envs per process; a cloud start asks twice
     def _probe(self) -> dict[str, str]:
         if self.spec.kind == INSTALLED:  # this very Python: no process to start
             from importlib import metadata
