@@ -2,8 +2,9 @@
 
 ``up`` leaves the cloud running for reuse by later pytest runs and prints
 where its clouds.yaml is; ``down`` stops its server and every engine by
-pidfile and removes its state; ``install-engines`` installs the Debian or
-Ubuntu packages the real engines need.
+pidfile and removes its state; ``upgrade-run`` upgrades a cloud from one
+Trove to another between grenade's phases; ``install-engines`` installs the
+Debian or Ubuntu packages the real engines need.
 """
 
 from __future__ import annotations
@@ -47,6 +48,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     down = commands.add_parser("down", help="stop a local cloud and remove its state")
     _common(down)
     down.set_defaults(func=cmd_down)
+
+    upgrade = commands.add_parser(
+        "upgrade-run", help="upgrade a local cloud from one Trove to another, with the "
+                            "upgrade-survival phases before, during and after")
+    upgrade.add_argument("--from", dest="from_trove", required=True, metavar="SPEC",
+                         help="the Trove to start on: trove==VERSION or a --trove spec")
+    upgrade.add_argument("--to", dest="to_trove", required=True, metavar="SPEC",
+                         help="the Trove to upgrade to: trove==VERSION or a --trove spec "
+                              "(path:DIR tests a checkout's upgrade)")
+    upgrade.add_argument("--datastore", default="all", metavar="LIST",
+                         help="datastores of the phases (default: %(default)s)")
+    upgrade.add_argument("--keep", action="store_true",
+                         help="leave the cloud and the upgrade state at the end")
+    upgrade.set_defaults(func=cmd_upgrade_run)
 
     engines = commands.add_parser("install-engines",
                                   help="install MariaDB, PostgreSQL and Redis (Debian/Ubuntu)")
@@ -118,6 +133,16 @@ def cmd_down(args: argparse.Namespace) -> int:
     print(f"{args.name}: stopped and removed" if was_running else
           f"{args.name}: was not running; leftovers removed")
     return 0
+
+
+def cmd_upgrade_run(args: argparse.Namespace) -> int:
+    from trove_it import upgrade_run
+
+    run = upgrade_run.UpgradeRun(
+        from_spec=upgrade_run.trove_spec(args.from_trove, "--from"),
+        to_spec=upgrade_run.trove_spec(args.to_trove, "--to"),
+        datastores=upgrade_run.datastore_list(args.datastore), keep=args.keep)
+    return run.run()
 
 
 def apt_command() -> list[str]:

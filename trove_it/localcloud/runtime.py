@@ -22,7 +22,7 @@ from trove_it.localcloud.faults import Faults
 from trove_it.localcloud.guest.host import GuestHost
 from trove_it.localcloud.guest.registry import GuestRegistry
 from trove_it.localcloud.identity import Identity
-from trove_it.localcloud.lifecycle import profiles
+from trove_it.localcloud.lifecycle import hand_over, profiles
 from trove_it.localcloud.lifecycle.layout import StateLayout
 
 LOG = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ def register_options(conf: Any) -> None:
         cfg.FloatOpt("heartbeat_interval", default=2.0),
         cfg.StrOpt("public_url", required=True),
         cfg.StrOpt("profile", default=profiles.DEFAULT),
+        cfg.BoolOpt("survivable", default=False),
     ]
     if "trove_it" not in conf:
         conf.register_group(group)
@@ -70,7 +71,8 @@ class Runtime:
         self.volumes = VolumeDriver(self.profile.volume_type)
         self.images = ImageStore(self.layout.images)
         self.objects = ObjectStore(self.layout.objects)
-        self.engines = EngineHost(self.layout)
+        self.survivable: bool = options.survivable
+        self.engines = EngineHost(self.layout, outlive_server=self.survivable)
         self.guests = GuestRegistry(GuestHost(
             engines=self.engines, objects=self.objects, faults=self.faults,
             heartbeat_interval=self.heartbeat_interval, public_url=self.public_url,
@@ -86,25 +88,36 @@ class Runtime:
         return server.flavor if server is not None else None
 
     def prepare(self) -> None:
+        handed = hand_over.receive(self.layout)
+        if handed is not None:
+            hand_over.restore_drivers(self, handed)
         self.images.ensure_seed(owner=self.identity.admin.project_id)
         self.engines.deactivate_unavailable_versions()
+        if handed is not None:
+            hand_over.adopt_guests(self, handed)
 
     def announce_ready(self) -> None:
         LOG.info("trove-it local cloud %s serving at %s", self.name, self.public_url)
 
     def shutdown(self) -> None:
-        """Stop every guest's engine; the process is about to exit."""
+        """Stop every guest's engine; the process is about to exit. A survivable
+        cloud asked to hand over instead writes its state and leaves them running."""
+        if self.survivable and hand_over.requested(self.layout):
+            hand_over.give(self)
+            return
         try:
             self.guests.shutdown()
         finally:
             self.engines.reap_all()
 
 
-def start(conf: Any) -> Runtime:
+def start(conf: Any, prepare: bool = True) -> Runtime:
+    """Build the drivers (and, for a server, seed and adopt what it serves)."""
     global _RUNTIME
     register_options(conf)
     _RUNTIME = Runtime(conf)
-    _RUNTIME.prepare()
+    if prepare:
+        _RUNTIME.prepare()
     return _RUNTIME
 
 

@@ -1,6 +1,7 @@
 """The upgrade-survival phases, as grenade calls them: their hand-over through
 the state file, the guard of ``verify_noapi``, and nothing left after
-``destroy`` (``tools/upgrade_phases.sh`` runs the same order under tox)."""
+``destroy`` (``trove-it cloud upgrade-run`` runs them around a real upgrade,
+``test_upgrade_run.py``)."""
 
 from __future__ import annotations
 

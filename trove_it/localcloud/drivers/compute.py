@@ -134,6 +134,26 @@ class Server:
     def trove_instance_id(self) -> str | None:
         return self.metadata.get("trove_instance_id")
 
+    # hand-over across a server restart (lifecycle/hand_over) -----------
+    def record(self) -> dict[str, Any]:
+        data = {k: v for k, v in vars(self).items()
+                if k not in ("_driver", "_flavor", "_old_flavor", "userdata")}
+        data["flavor_id"] = self._flavor.id
+        data["old_flavor_id"] = self._old_flavor.id if self._old_flavor else None
+        return data
+
+    @classmethod
+    def from_record(cls, driver: ComputeDriver, record: dict[str, Any]) -> Server:
+        server = cls.__new__(cls)
+        data = dict(record)
+        flavor_id, old_flavor_id = data.pop("flavor_id"), data.pop("old_flavor_id")
+        server.__dict__.update(data)
+        server._driver = driver
+        server._flavor = driver.find_flavor(flavor_id)
+        server._old_flavor = driver.find_flavor(old_flavor_id) if old_flavor_id else None
+        server.userdata = None
+        return server
+
     def _touch(self, status: str | None = None) -> None:
         if status:
             self.status = status
@@ -260,6 +280,27 @@ class ComputeDriver:
         self.flavors: dict[str, Flavor] = {f.id: f for f in DEFAULT_FLAVORS}
         self.server_groups: dict[str, ServerGroup] = {}
         self._lock = threading.RLock()
+
+    # hand-over across a server restart (lifecycle/hand_over) -----------
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"flavors": [dict(vars(f)) for f in self.flavors.values()],
+                    "servers": [s.record() for s in self.servers.values()],
+                    "server_groups": [dict(vars(g)) for g in self.server_groups.values()]}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        with self._lock:
+            self.flavors = {}
+            for record in snapshot["flavors"]:
+                flavor = Flavor.__new__(Flavor)
+                flavor.__dict__.update(record)
+                self.flavors[flavor.id] = flavor
+            self.servers = {r["id"]: Server.from_record(self, r) for r in snapshot["servers"]}
+            self.server_groups = {}
+            for record in snapshot["server_groups"]:
+                group = ServerGroup.__new__(ServerGroup)
+                group.__dict__.update(record)
+                self.server_groups[group.id] = group
 
     # flavors ----------------------------------------------------------
     def find_flavor(self, flavor_id: str) -> Flavor:

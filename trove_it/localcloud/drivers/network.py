@@ -56,6 +56,11 @@ class AddressPool:
         with self._lock:
             self._used.discard(address)
 
+    def reserve(self, address: str) -> None:
+        """Mark an address a restored port holds as taken."""
+        with self._lock:
+            self._used.add(address)
+
     @property
     def gateway(self) -> str:
         return str(next(iter(self.network.hosts())))
@@ -101,6 +106,22 @@ class NetworkDriver:
         self.security_groups: dict[str, dict[str, Any]] = {}
         self.security_group_rules: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+
+    # hand-over across a server restart (lifecycle/hand_over) -----------
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"ports": dict(self.ports), "security_groups": dict(self.security_groups),
+                    "security_group_rules": dict(self.security_group_rules)}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        with self._lock:
+            self.ports = dict(snapshot["ports"])
+            self.security_groups = dict(snapshot["security_groups"])
+            self.security_group_rules = dict(snapshot["security_group_rules"])
+        for port in self.ports.values():
+            pool = self.find(port["network_id"]).pool
+            for fixed in port["fixed_ips"]:
+                pool.reserve(fixed["ip_address"])
 
     # networks ---------------------------------------------------------
     @property

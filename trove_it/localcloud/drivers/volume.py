@@ -100,6 +100,21 @@ class VolumeDriver:
             self.volumes[volume.id] = volume
         return volume
 
+    # hand-over across a server restart (lifecycle/hand_over) -----------
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"volumes": [{k: v for k, v in vars(volume).items() if k != "_driver"}
+                                for volume in self.volumes.values()]}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        with self._lock:
+            self.volumes = {}
+            for record in snapshot["volumes"]:
+                volume = Volume.__new__(Volume)
+                volume.__dict__.update(record)
+                volume._driver = self
+                self.volumes[volume.id] = volume
+
     def get(self, volume_id: str) -> Volume:
         volume = self.volumes.get(getattr(volume_id, "id", volume_id))
         if volume is None:

@@ -64,6 +64,9 @@ class EngineContext:
     """Unprivileged user for engines that refuse to run as root."""
     server_id: int = 1
     overrides: dict[str, Any] = field(default_factory=dict)
+    outlives_server: bool = False
+    """The engine process is not killed when the cloud's server dies: the
+    server of a survivable cloud hands it over to its successor."""
 
     @property
     def data_dir(self) -> Path:

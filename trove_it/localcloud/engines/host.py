@@ -59,8 +59,10 @@ def unprivileged_user() -> str | None:
 
 
 class EngineHost:
-    def __init__(self, layout: StateLayout):
+    def __init__(self, layout: StateLayout, outlive_server: bool = False):
         self.layout = layout
+        self.outlive_server = outlive_server
+        """Engines are not killed when the server dies (a survivable cloud)."""
         self.unavailable: dict[str, str] = {}
         for kind in sorted({ds.engine for ds in SERVED}):
             reason = binaries.unavailable_reason(kind)
@@ -94,7 +96,8 @@ class EngineHost:
         server_number = (last_octets[0] << 16) + (last_octets[1] << 8) + last_octets[2]
         return EngineContext(instance_id=instance_id, root=root, address=address,
                              templates=engine_templates(), run_as=unprivileged_user(),
-                             server_id=server_number or 1)
+                             server_id=server_number or 1,
+                             outlives_server=self.outlive_server)
 
     def create(self, kind: str, ctx: EngineContext) -> Engine:
         if kind in self.unavailable:

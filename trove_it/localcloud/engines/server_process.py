@@ -3,7 +3,8 @@
 A data directory comes from a template initialised once per machine and
 copied per instance (a copy takes a tenth of a second; initialising takes
 seconds). The process is started through ``processes.spawn`` so it dies with
-the cloud server and leaves a pidfile for ``cloud down`` to reap.
+the cloud server (unless the cloud is survivable) and leaves a pidfile for
+``cloud down`` to reap.
 """
 
 from __future__ import annotations
@@ -106,8 +107,9 @@ class ServerProcess:
         self.ctx.run_dir.mkdir(parents=True, exist_ok=True)
         chown_tree(self.ctx.run_dir, user)
         chown_tree(self.ctx.log_dir, user)
-        self._proc = processes.spawn(argv, log=self.log, pidfile=self.ctx.pidfile, user=user,
-                                     cwd=self.ctx.root, env=env)
+        self._proc = processes.spawn(
+            argv, log=self.log, pidfile=self.ctx.pidfile, user=user, cwd=self.ctx.root,
+            env=env, death_signal=0 if self.ctx.outlives_server else signal.SIGKILL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

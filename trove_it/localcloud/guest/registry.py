@@ -59,3 +59,18 @@ class GuestRegistry:
     def shutdown(self) -> None:
         for vm in self.all():
             vm.halt()
+
+    # hand-over across a server restart (lifecycle/hand_over) -----------
+    def snapshot(self) -> dict[str, Any]:
+        return {vm.instance_id: vm.record() for vm in self.all() if vm.engine is not None}
+
+    def adopt(self, snapshot: dict[str, Any]) -> list[str]:
+        """Take over the previous server's guests; returns the instance ids
+        whose guest could not be resumed, with the reason."""
+        problems = []
+        for instance_id, record in snapshot.items():
+            try:
+                self.vm(instance_id).adopt(record)
+            except Exception as exc:  # noqa: BLE001 - one lost guest must not stop the cloud
+                problems.append(f"{instance_id}: {type(exc).__name__}: {exc}")
+        return problems

@@ -216,6 +216,31 @@ class GuestVM:
                 shutil.rmtree(self.host.instance_dir(self.server_id),
                               ignore_errors=True)
 
+    # hand-over across a server restart (lifecycle/hand_over) -----------
+    def record(self) -> dict[str, Any]:
+        """What a guest agent keeps on its VM's disk, so that it carries on
+        after the control plane restarts; its engine keeps running meanwhile."""
+        engine = self.engine
+        return {"phase": self.phase, "error": self.error, "failed": self.failed,
+                "autostart": self.autostart,
+                "extra": {k: v for k, v in self.extra.items() if _plain(v)},
+                "overrides": dict(engine.ctx.overrides) if engine is not None else {}}
+
+    def adopt(self, record: dict[str, Any]) -> None:
+        """Take over a guest the previous server ran: its engine process is
+        still up (found by its pidfile), so nothing is started or changed."""
+        self.phase = record["phase"]
+        self.error = record["error"]
+        self.failed = record["failed"]
+        self.autostart = record["autostart"]
+        self.extra.update(record["extra"])
+        engine = self.ensure_engine()
+        engine.ctx.overrides = dict(record["overrides"])
+        self.log(f"resumed by a restarted control plane; engine "
+                 f"{'running' if engine.is_running() else 'not running'}")
+        if not self.failed:
+            self.start_heartbeats()
+
     # helpers ---------------------------------------------------------
     @property
     def guest_log_path(self) -> Path:
@@ -277,3 +302,15 @@ class GuestVM:
             result.append(f"==> {path.name} <==")
             result.extend(text)
         return result
+
+
+def _plain(value: Any) -> bool:
+    """Can this piece of guest state be written as JSON? (Module and log
+    bookkeeping objects are not carried over a restart.)"""
+    import json
+
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -25,6 +25,9 @@ class CloudSettings:
     heartbeat_interval: float = 2.0
     debug: bool = False
     profile: profiles.Profile = profiles.PROFILES[profiles.DEFAULT]
+    survivable: bool = False
+    """Engines outlive the server, which can hand its state over to a restart
+    on another Trove (``lifecycle/hand_over``, ``trove-it cloud upgrade-run``)."""
 
     @property
     def url(self) -> str:
@@ -113,6 +116,7 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         f"profile = {profile.name}",
         f"heartbeat_interval = {settings.heartbeat_interval}",
         f"public_url = {settings.url}",
+        f"survivable = {settings.survivable}",
         "",
     ]
     return "\n".join(lines)

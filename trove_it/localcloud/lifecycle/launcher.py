@@ -10,6 +10,7 @@ and removes the state directory.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ from trove_it.localcloud.lifecycle import (
     profiles,
     trove_env,
 )
-from trove_it.localcloud.lifecycle.config import CloudSettings, write_config
+from trove_it.localcloud.lifecycle.config import CloudSettings, read_option, write_config
 from trove_it.localcloud.lifecycle.layout import (
     DEFAULT_NAME,
     CloudDescriptor,
@@ -109,8 +110,12 @@ class CloudStatus:
 class LocalCloud:
     def __init__(self, name: str = DEFAULT_NAME, state_dir: Path | None = None,
                  network_cidr: str | None = None, debug: bool = False,
-                 profile: str = profiles.DEFAULT, trove: str | None = None):
+                 profile: str = profiles.DEFAULT, trove: str | None = None,
+                 survivable: bool = False):
         self.name = name
+        self.survivable = survivable
+        """Engines outlive the server, which can hand over to a restart on another
+        Trove (``hand_over``, ``resume``)."""
         self.profile = profiles.get(profile)
         self.trove_spec = trove_env.parse(trove)
         self._trove: trove_env.TroveEnv | None = None
@@ -176,6 +181,12 @@ class LocalCloud:
         return desc if desc is not None and processes.alive(desc.pid) else None
 
     def _launch_locked(self, tie_to_parent: bool, run_owned: bool) -> CloudDescriptor:
+        if self.layout.hand_over.exists():
+            # A fresh start would wipe the instances whose engines still run.
+            raise CloudError(
+                f"the local cloud {self.name} is stopped for an upgrade with its engines "
+                f"running and its state handed over to the next server; its upgrade-run "
+                f"resumes it, 'trove-it cloud down --name {self.name}' removes it")
         self._remove_state()
         try:
             return self._start(tie_to_parent, run_owned)
@@ -213,7 +224,7 @@ class LocalCloud:
         cidr = self._claim_cidr()
         trove = self._trove_env()
         settings = CloudSettings(self.name, layout, _free_port(), cidr, debug=self.debug,
-                                 profile=self.profile)
+                                 profile=self.profile, survivable=self.survivable)
         identity = Identity.generate()
         identity.save(layout.identity)
         write_config(settings, identity.admin.password)
@@ -304,6 +315,74 @@ class LocalCloud:
         raise CloudError(f"the local cloud did not answer within {START_TIMEOUT:.0f}s; "
                          f"see {self.layout.server_log}")
 
+    # ------------------------------------------------- restart on another Trove
+    def hand_over(self) -> None:
+        """Stop the server of a survivable cloud the way a control plane is
+        stopped for an upgrade: its API is gone, its engines keep running, and
+        its state waits on disk for ``resume``."""
+        with self._lock():
+            desc = self._live_descriptor()
+            if desc is None:
+                raise CloudError(f"the local cloud {self.name} is not running")
+            if read_option(self.layout.trove_conf, "trove_it", "survivable") != "True":
+                raise CloudError(f"the local cloud {self.name} was not started survivable; "
+                                 f"its engines die with its server")
+            self.layout.hand_over_request.write_text(f"{os.getpid()}\n")
+            # SIGTERM: oslo.service stops the API and the task manager, then the
+            # server writes the hand-over instead of stopping its engines.
+            processes.terminate(desc.pid, timeout=STOP_TIMEOUT, sig=signal.SIGTERM)
+            self.layout.server_pidfile.unlink(missing_ok=True)
+            if not self.layout.hand_over.exists():
+                self.layout.hand_over_request.unlink(missing_ok=True)
+                raise CloudError(f"the local cloud {self.name} stopped without handing over; "
+                                 f"see {self.layout.server_log}:\n"
+                                 f"{_tail(self.layout.server_log, 10)}")
+
+    def resume(self, trove: str | None = None) -> CloudDescriptor:
+        """Start the server again after ``hand_over``, on the Trove of ``trove``
+        (a ``--trove`` spec; default: the one it ran). That Trove's ``db_sync``
+        runs first, as in an upgrade; the server then adopts the guests and
+        their engines (``hand_over``)."""
+        if trove is not None:
+            self.trove_spec, self._trove = trove_env.parse(trove), None
+        with self._lock():
+            old = self.descriptor
+            if old is None or not self.layout.hand_over.exists():
+                raise CloudError(f"the local cloud {self.name} has no handed-over state "
+                                 f"to resume from")
+            if self._live_descriptor() is not None:
+                raise CloudError(f"the local cloud {self.name} is running")
+            env = self._trove_env()
+            self._db_sync(env)
+            self._process = self._launch(False, env)
+            desc = dataclasses.replace(
+                old, pid=self._process.pid, started_at=time.time(), trove=env.describe(),
+                trove_spec=env.spec.text)
+            desc.save(self.layout)
+            self._wait_until_ready(desc)
+            return desc
+
+    def _db_sync(self, trove: trove_env.TroveEnv) -> None:
+        """The new Trove's ``trove-manage db_sync``, before its server starts
+        (``lifecycle/manage``: its upgrade tasks need the handed-over nova)."""
+        result = subprocess.run(
+            [str(trove.python), "-m", "trove_it.localcloud.lifecycle.manage",
+             "--config-file", str(self.layout.trove_conf)],
+            capture_output=True, text=True, env=self._bootstrap_env(), timeout=300)
+        self.layout.db_sync_output.write_text(result.stdout + result.stderr)
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["?"]
+            raise CloudError(f"trove-manage db_sync on {trove.describe()} failed: {detail[0]}; "
+                             f"see {self.layout.server_log}")
+
+    def db_sync_output(self) -> list[str]:
+        """What the last ``resume``'s db_sync printed (its upgrade tasks say what
+        they did to the servers)."""
+        try:
+            return self.layout.db_sync_output.read_text().strip().splitlines()
+        except OSError:
+            return []
+
     # --------------------------------------------------------------- down
     def down(self) -> None:
         """Stop the server and every engine, and remove the state directory."""
@@ -334,6 +413,10 @@ class LocalCloud:
         self._remove_state()
 
     def _remove_state(self) -> None:
+        # Engines of a survivable cloud do not die with a server: never drop
+        # their pidfiles while they run.
+        for pidfile in self.layout.engine_pidfiles():
+            processes.reap_pidfile(pidfile)
         memory_disk.remove_instances(self.layout.instances)
         if self.layout.root.exists():
             shutil.rmtree(self.layout.root, ignore_errors=True)

@@ -74,6 +74,21 @@ class StateLayout:
         return self.root / "server.pid"
 
     @property
+    def hand_over(self) -> Path:
+        """A survivable cloud's driver and guest state, left for the next server."""
+        return self.root / "hand-over.json"
+
+    @property
+    def hand_over_request(self) -> Path:
+        """Present while the launcher asks the server to hand over at its stop."""
+        return self.root / "hand-over.request"
+
+    @property
+    def db_sync_output(self) -> Path:
+        """What the last resume's ``trove-manage db_sync`` printed."""
+        return self.root / "db-sync.out"
+
+    @property
     def clouds_yaml(self) -> Path:
         return self.root / "clouds.yaml"
 
