@@ -53,13 +53,6 @@ class Flavor:
     def get_keys(self) -> dict[str, str]:
         return dict(self.extra_specs)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "ram": self.ram, "vcpus": self.vcpus,
-                "disk": self.disk, "OS-FLV-EXT-DATA:ephemeral": self.ephemeral,
-                "swap": self.swap, "rxtx_factor": self.rxtx_factor,
-                "os-flavor-access:is_public": self.is_public, "OS-FLV-DISABLED:disabled": False,
-                "description": self.description, "extra_specs": dict(self.extra_specs)}
-
     def embedded(self) -> dict[str, Any]:
         """How a server shows its flavor from microversion 2.47 on."""
         return {"id": self.id, "original_name": self.name, "ram": self.ram,
@@ -219,28 +212,6 @@ class Server:
             raise nova_exc.Conflict(
                 409, f"Cannot '{action}' instance {self.id} while it is in vm_state "
                      f"{self.status.lower()}")
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {
-            "id": self.id, "name": self.name, "status": self.status,
-            "tenant_id": self.tenant_id, "user_id": self.user_id,
-            "metadata": dict(self.metadata), "tags": list(self.tags),
-            "image": dict(self.image) if isinstance(self.image, dict) else "",
-            "flavor": self.flavor,
-            "addresses": self.addresses,
-            "os-extended-volumes:volumes_attached": [
-                {"id": v.id, "delete_on_termination": True}
-                for v in self._driver.volumes.volumes.values()
-                if any(a["server_id"] == self.id for a in v.attachments)],
-            "created": self.created, "updated": self.updated, "hostId": self.hostId,
-            "key_name": self.key_name,
-            "OS-EXT-AZ:availability_zone": getattr(self, "OS-EXT-AZ:availability_zone"),
-            "OS-EXT-STS:vm_state": self.status.lower(),
-            "OS-EXT-STS:task_state": None,
-        }
-        if self.fault:
-            data["fault"] = dict(self.fault)
-        return data
 
 
 class ServerGroup:

@@ -14,6 +14,7 @@ from novaclient import exceptions as nova_exc
 
 from trove_it.localcloud import runtime
 from trove_it.localcloud.drivers.compute import Flavor, Server
+from trove_it.localcloud.endpoints import compute_views as views
 from trove_it.localcloud.endpoints.keystone import required_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
@@ -26,31 +27,36 @@ from trove_it.localcloud.endpoints.wsgi_json import (
 )
 from trove_it.localcloud.identity import Account
 
-MAX_VERSION = "2.96"
-MIN_VERSION = "2.1"
-
 
 def _account(request: webob.Request) -> Account:
     return required_account(request)
 
 
-def _link(kind: str, ident: str) -> list[dict[str, str]]:
-    href = f"{runtime.get().public_url}/compute/v2.1/{kind}/{ident}"
-    return [{"rel": "self", "href": href}, {"rel": "bookmark", "href": href}]
+def _base() -> str:
+    return f"{runtime.get().public_url}/compute/v2.1"
 
 
-def _flavor_view(flavor: Flavor) -> dict[str, Any]:
-    return {**flavor.to_dict(), "links": _link("flavors", flavor.id)}
+def _respond(request: webob.Request, body: Any, status: int = 200) -> webob.Response:
+    """A JSON answer at the request's microversion, with nova's version headers."""
+    version = views.requested(request.headers)
+    return json_response(body, status, headers=views.response_headers(version))
 
 
-def _server_view(server: Server) -> dict[str, Any]:
-    return {**server.to_dict(), "links": _link("servers", server.id)}
+def _flavor_view(request: webob.Request, flavor: Flavor) -> dict[str, Any]:
+    return views.flavor(flavor, views.requested(request.headers), _base())
+
+
+def _server_view(request: webob.Request, account: Account, server: Server) -> dict[str, Any]:
+    attached = [v.id for v in runtime.get().compute.volumes.volumes.values()
+                if any(a["server_id"] == server.id for a in v.attachments)]
+    return views.server(server, views.requested(request.headers), _base(), account.is_admin,
+                        attached)
 
 
 def _version_doc() -> dict[str, Any]:
-    return {"id": "v2.1", "status": "CURRENT", "version": MAX_VERSION,
-            "min_version": MIN_VERSION, "updated": "2013-07-23T11:33:21Z",
-            "links": [{"rel": "self", "href": f"{runtime.get().public_url}/compute/v2.1/"}]}
+    return {"id": "v2.1", "status": "CURRENT", "version": views.text(views.MAX_VERSION),
+            "min_version": views.text(views.MIN_VERSION), "updated": "2013-07-23T11:33:21Z",
+            "links": [{"rel": "self", "href": f"{_base()}/"}]}
 
 
 def _versions(request: webob.Request) -> webob.Response:
@@ -65,9 +71,10 @@ def _list_flavors(request: webob.Request, detail: str | None = None) -> webob.Re
     _account(request)
     flavors = list(runtime.get().compute.flavors.values())
     if detail:
-        return json_response({"flavors": [_flavor_view(f) for f in flavors]})
-    return json_response({"flavors": [{"id": f.id, "name": f.name,
-                                       "links": _link("flavors", f.id)} for f in flavors]})
+        return _respond(request, {"flavors": [_flavor_view(request, f) for f in flavors]})
+    return _respond(request, {"flavors": [
+        {"id": f.id, "name": f.name, "links": views.links(_base(), "flavors", f.id)}
+        for f in flavors]})
 
 
 def _get_flavor(request: webob.Request, flavor_id: str) -> webob.Response:
@@ -76,7 +83,7 @@ def _get_flavor(request: webob.Request, flavor_id: str) -> webob.Response:
         flavor = runtime.get().compute.find_flavor(flavor_id)
     except nova_exc.NotFound as exc:
         raise NotFound(str(exc.message)) from exc
-    return json_response({"flavor": _flavor_view(flavor)})
+    return _respond(request, {"flavor": _flavor_view(request, flavor)})
 
 
 def _create_flavor(request: webob.Request) -> webob.Response:
@@ -96,7 +103,7 @@ def _create_flavor(request: webob.Request) -> webob.Response:
         runtime.get().compute.add_flavor(flavor)
     except nova_exc.Conflict as exc:
         raise Conflict(str(exc.message)) from exc
-    return json_response({"flavor": _flavor_view(flavor)})
+    return _respond(request, {"flavor": _flavor_view(request, flavor)})
 
 
 def _delete_flavor(request: webob.Request, flavor_id: str) -> webob.Response:
@@ -135,16 +142,18 @@ def _list_servers(request: webob.Request, detail: str | None = None) -> webob.Re
     if name:
         servers = [s for s in servers if name in s.name]
     if detail:
-        return json_response({"servers": [_server_view(s) for s in servers]})
-    return json_response({"servers": [{"id": s.id, "name": s.name,
-                                       "links": _link("servers", s.id)} for s in servers]})
+        return _respond(request, {"servers": [_server_view(request, account, s)
+                                              for s in servers]})
+    return _respond(request, {"servers": [
+        {"id": s.id, "name": s.name, "links": views.links(_base(), "servers", s.id)}
+        for s in servers]})
 
 
 def _get_server(request: webob.Request, server_id: str) -> webob.Response:
     account = _account(request)
     for server in _visible_servers(account):
         if server.id == server_id:
-            return json_response({"server": _server_view(server)})
+            return _respond(request, {"server": _server_view(request, account, server)})
     raise NotFound(f"Instance {server_id} could not be found.")
 
 
