@@ -36,21 +36,15 @@ def _base() -> str:
     return f"{runtime.get().public_url}/compute/v2.1"
 
 
-def _respond(request: webob.Request, body: Any, status: int = 200) -> webob.Response:
+def _respond(version: views.Version, body: Any, status: int = 200) -> webob.Response:
     """A JSON answer at the request's microversion, with nova's version headers."""
-    version = views.requested(request.headers)
     return json_response(body, status, headers=views.response_headers(version))
 
 
-def _flavor_view(request: webob.Request, flavor: Flavor) -> dict[str, Any]:
-    return views.flavor(flavor, views.requested(request.headers), _base())
-
-
-def _server_view(request: webob.Request, account: Account, server: Server) -> dict[str, Any]:
+def _server_view(version: views.Version, account: Account, server: Server) -> dict[str, Any]:
     attached = [v.id for v in runtime.get().compute.volumes.volumes.values()
                 if any(a["server_id"] == server.id for a in v.attachments)]
-    return views.server(server, views.requested(request.headers), _base(), account.is_admin,
-                        attached)
+    return views.server(server, version, _base(), account.is_admin, attached)
 
 
 def _version_doc() -> dict[str, Any]:
@@ -69,10 +63,12 @@ def _version(request: webob.Request) -> webob.Response:
 
 def _list_flavors(request: webob.Request, detail: str | None = None) -> webob.Response:
     _account(request)
+    version = views.requested(request.headers)
     flavors = list(runtime.get().compute.flavors.values())
     if detail:
-        return _respond(request, {"flavors": [_flavor_view(request, f) for f in flavors]})
-    return _respond(request, {"flavors": [
+        return _respond(version, {"flavors": [views.flavor(f, version, _base())
+                                              for f in flavors]})
+    return _respond(version, {"flavors": [
         {"id": f.id, "name": f.name, "links": views.links(_base(), "flavors", f.id)}
         for f in flavors]})
 
@@ -83,7 +79,8 @@ def _get_flavor(request: webob.Request, flavor_id: str) -> webob.Response:
         flavor = runtime.get().compute.find_flavor(flavor_id)
     except nova_exc.NotFound as exc:
         raise NotFound(str(exc.message)) from exc
-    return _respond(request, {"flavor": _flavor_view(request, flavor)})
+    version = views.requested(request.headers)
+    return _respond(version, {"flavor": views.flavor(flavor, version, _base())})
 
 
 def _create_flavor(request: webob.Request) -> webob.Response:
@@ -103,7 +100,8 @@ def _create_flavor(request: webob.Request) -> webob.Response:
         runtime.get().compute.add_flavor(flavor)
     except nova_exc.Conflict as exc:
         raise Conflict(str(exc.message)) from exc
-    return _respond(request, {"flavor": _flavor_view(request, flavor)})
+    version = views.requested(request.headers)
+    return _respond(version, {"flavor": views.flavor(flavor, version, _base())})
 
 
 def _delete_flavor(request: webob.Request, flavor_id: str) -> webob.Response:
@@ -137,23 +135,25 @@ def _visible_servers(account: Account) -> list[Server]:
 
 def _list_servers(request: webob.Request, detail: str | None = None) -> webob.Response:
     account = _account(request)
+    version = views.requested(request.headers)
     servers = _visible_servers(account)
     name = request.params.get("name")
     if name:
         servers = [s for s in servers if name in s.name]
     if detail:
-        return _respond(request, {"servers": [_server_view(request, account, s)
+        return _respond(version, {"servers": [_server_view(version, account, s)
                                               for s in servers]})
-    return _respond(request, {"servers": [
+    return _respond(version, {"servers": [
         {"id": s.id, "name": s.name, "links": views.links(_base(), "servers", s.id)}
         for s in servers]})
 
 
 def _get_server(request: webob.Request, server_id: str) -> webob.Response:
     account = _account(request)
+    version = views.requested(request.headers)
     for server in _visible_servers(account):
         if server.id == server_id:
-            return _respond(request, {"server": _server_view(request, account, server)})
+            return _respond(version, {"server": _server_view(version, account, server)})
     raise NotFound(f"Instance {server_id} could not be found.")
 
 

@@ -394,8 +394,9 @@ class LocalCloud:
         Path(self._lock().lock_file).unlink(missing_ok=True)
 
     def _stop_locked(self) -> None:
-        """Kill the server outright: everything it holds is removed next, and its
-        engines die with it (each asked the kernel for SIGKILL when it does).
+        """Kill the server outright: everything it holds is removed next. Its
+        engines die with it (each asked the kernel for SIGKILL when it does),
+        and ``_remove_state`` reaps any left by pidfile (a survivable cloud's).
         A graceful stop would only wait for idle client connections to close."""
         pid = processes.read_pidfile(self.layout.server_pidfile)
         if self._process is not None:
@@ -408,8 +409,6 @@ class LocalCloud:
             except subprocess.TimeoutExpired:
                 pass
             self._process = None
-        for pidfile in self.layout.engine_pidfiles():
-            processes.reap_pidfile(pidfile)
         self._remove_state()
 
     def _remove_state(self) -> None:
