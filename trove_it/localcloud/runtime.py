@@ -11,10 +11,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from trove_it.localcloud.directory import Directory
 from trove_it.localcloud.drivers.compute import RAM_QUOTA_MB, ComputeDriver
 from trove_it.localcloud.drivers.image import ImageStore
 from trove_it.localcloud.drivers.network import NetworkDriver
 from trove_it.localcloud.drivers.objectstore import ObjectStore
+from trove_it.localcloud.drivers.secret_store import SecretStore
 from trove_it.localcloud.drivers.volume import VolumeDriver
 from trove_it.localcloud.endpoints.tokens import TokenStore
 from trove_it.localcloud.engines.host import EngineHost
@@ -64,11 +66,15 @@ class Runtime:
         self.heartbeat_interval: float = options.heartbeat_interval
         self.layout = StateLayout(Path(options.state_dir))
         self.identity = Identity.load(self.layout.identity)
+        self.directory = Directory.seeded(self.identity)
         self.tokens = TokenStore()
+        self.secrets = SecretStore()
         self.faults = Faults()
         self.profile = profiles.get(options.profile)
         self.network = NetworkDriver(options.network_cidr, self.profile.management_network)
-        self.volumes = VolumeDriver(self.profile.volume_type)
+        self.volumes = VolumeDriver(
+            self.profile.volume_type, snapshot_dir=self.layout.root / "snapshots",
+            capture=lambda server_id, target: self.guests.capture_server(server_id, target))
         self.images = ImageStore(self.layout.images)
         self.objects = ObjectStore(self.layout.objects)
         self.survivable: bool = options.survivable
@@ -77,7 +83,8 @@ class Runtime:
             engines=self.engines, objects=self.objects, faults=self.faults,
             heartbeat_interval=self.heartbeat_interval, public_url=self.public_url,
             address_of=self.network.address_of, volume_gb_of=self.volumes.size_attached_to,
-            flavor_of=self._flavor_of, instance_dir=self.layout.instance_dir))
+            flavor_of=self._flavor_of, instance_dir=self.layout.instance_dir,
+            volume_data_of=self._volume_data_of))
         self.compute = ComputeDriver(
             self.network, self.volumes, self.images, self.faults, events=self.guests,
             availability_zone=self.profile.availability_zone,
@@ -86,6 +93,13 @@ class Runtime:
     def _flavor_of(self, server_id: str) -> dict[str, Any] | None:
         server = self.compute.servers.get(server_id)
         return server.flavor if server is not None else None
+
+    def _volume_data_of(self, server_id: str) -> tuple[Path, dict[str, Any]] | None:
+        for volume in list(self.volumes.volumes.values()):
+            if volume.data_file and any(a["server_id"] == server_id
+                                        for a in volume.attachments):
+                return Path(volume.data_file), volume.data_metadata
+        return None
 
     def prepare(self) -> None:
         handed = hand_over.receive(self.layout)

@@ -1,6 +1,6 @@
 """Entry point of the local cloud's server process.
 
-Runs the real Trove API and task manager in one eventlet process, as Trove's
+Runs the real Trove API, task manager and conductor in one eventlet process, as Trove's
 own fake mode does, with three differences that fake mode gets wrong: the
 task manager decrypts with the same key the API encrypts with, instance
 faults are persisted (the real task manager registers that callback), and
@@ -24,12 +24,13 @@ def main() -> int:
     from trove.db.sqlalchemy import session as trove_db
 
     from trove_it.localcloud import runtime
-    from trove_it.localcloud.lifecycle import polling, sqlite_pool
+    from trove_it.localcloud.lifecycle import fake_wire, polling, sqlite_pool
 
     trove_common.initialize()  # parses sys.argv, sets up logging, rpc and the db
     conf = oslo_cfg.CONF
     sqlite_pool.keep_connections_open(trove_db.get_engine())
     polling.install()
+    fake_wire.install()
     rt = runtime.start(conf)
     try:
         launcher = _launch_services(conf)
@@ -43,7 +44,9 @@ def main() -> int:
 def _launch_services(conf: Any) -> Any:
     from oslo_service import service as oslo_service
     from trove.common import base_wsgi, notification, pastedeploy
+    from trove.common.rpc import conductor_host_serializer as conductor_serializer
     from trove.common.rpc import service as rpc_service
+    from trove.conductor import api as conductor_api
     from trove.instance import models as inst_models
     from trove.taskmanager import api as task_api
 
@@ -59,6 +62,13 @@ def _launch_services(conf: Any) -> Any:
         key=key, topic=conf.taskmanager_queue, manager=conf.taskmanager_manager,
         rpc_api_version=task_api.API.API_LATEST_VERSION)
     launcher.launch_service(taskmanager)
+    # The task manager casts to the conductor too (a cinder backup's state):
+    # Trove's conductor manager serves those casts on the same fake transport.
+    conductor = rpc_service.RpcService(
+        key=None, topic=conf.conductor_queue, manager=conf.conductor_manager,
+        rpc_api_version=conductor_api.API.API_LATEST_VERSION,
+        secure_serializer=conductor_serializer.ConductorHostSerializer)
+    launcher.launch_service(conductor)
     return launcher
 
 

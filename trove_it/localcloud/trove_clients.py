@@ -14,7 +14,7 @@ from typing import Any
 from trove_it.localcloud import runtime
 from trove_it.localcloud.drivers.compute import NovaClient
 from trove_it.localcloud.drivers.image import GlanceClient
-from trove_it.localcloud.drivers.network import NeutronClient
+from trove_it.localcloud.drivers.neutron_client import NeutronClient
 from trove_it.localcloud.drivers.objectstore import SwiftConnection, account_for
 from trove_it.localcloud.drivers.volume import CinderClient
 from trove_it.localcloud.guest.agent import GuestAPI

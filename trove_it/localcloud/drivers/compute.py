@@ -28,6 +28,11 @@ API_VERSION = "2.60"
 RAM_QUOTA_MB = 51200
 INSTANCE_QUOTA = 50
 GB = 1024 ** 3
+# nova deletes a server asynchronously: it lingers (task_state "deleting") for
+# a moment, and so does the Trove instance waiting for it. Clients that look
+# an instance up between their delete and its end (tempest's force-delete
+# clean-up does) rely on that window.
+DELETE_SECONDS = 1.0
 
 
 def _now() -> str:
@@ -409,11 +414,26 @@ class ComputeDriver:
             network.create_port(name="", device_id=server.id, project_id=project_id,
                                 device_owner="compute:nova")
 
-    def delete(self, server_id: str) -> None:
+    def delete(self, server_id: str, wait: float = DELETE_SECONDS) -> None:
+        """Start deleting a server; it goes ``wait`` seconds later."""
         with self._lock:
-            server = self.servers.pop(getattr(server_id, "id", server_id), None)
-        if server is None:
-            raise nova_exc.NotFound(404, "Not found")
+            server = self.servers.get(getattr(server_id, "id", server_id))
+            if server is None:
+                raise nova_exc.NotFound(404, "Not found")
+            if getattr(server, "OS-EXT-STS:task_state") == "deleting":
+                return
+            setattr(server, "OS-EXT-STS:task_state", "deleting")
+        if wait <= 0:
+            self._remove(server)
+            return
+        timer = threading.Timer(wait, self._remove, args=(server,))
+        timer.daemon = True
+        timer.start()
+
+    def _remove(self, server: Server) -> None:
+        with self._lock:
+            if self.servers.pop(server.id, None) is None:
+                return
         server._touch("DELETED")
         self.events.destroy(server)
         self.network.release_device(server.id)

@@ -1,10 +1,17 @@
-"""Network driver: one loopback address per instance, ports, security groups.
+"""Network driver: one loopback address per instance, ports, security groups,
+a router and floating IPs.
 
 Trove builds an instance's ``addresses`` from the neutron ports whose
 ``device_id`` is its nova server, so each server gets a port holding its own
 127.x address from the cloud's CIDR. Linux routes all of 127/8 to ``lo``, so
 an engine bound to that address is reachable from the test process, and two
 clouds with different CIDRs never collide.
+
+As on a devstack, the tenant subnet has a router with its gateway on an
+external network, so Trove's public instances (``access.is_public``) pass
+its router check and get a floating IP from the external range. A floating
+IP forwards the TCP ports its port's security groups open to the fixed
+address (``floating_relay``), as neutron's L3 agent DNATs them.
 """
 
 from __future__ import annotations
@@ -18,10 +25,16 @@ from typing import Any
 
 from neutronclient.common import exceptions as neutron_exc
 
+from trove_it.localcloud.drivers.floating_relay import FloatingRelay
 from trove_it.localcloud.lifecycle.profiles import NetworkPlan
 
 NETWORK_NAME = "trove-it-private"
 MANAGEMENT_NAME = "trove-it-management"
+PUBLIC_NAME = "trove-it-public"
+ROUTER_NAME = "trove-it-router"
+ROUTER_INTERFACE = "network:router_interface"
+ROUTER_GATEWAY = "network:router_gateway"
+FLOATING_IP = "network:floatingip"
 
 
 def _uuid() -> str:
@@ -35,10 +48,11 @@ class AddressPool:
     never given out.
     """
 
-    def __init__(self, cidr: str):
+    def __init__(self, cidr: str, exclude: str | None = None):
         self.network = ipaddress.ip_network(cidr)
         if self.network.version != 4 or not self.network.is_loopback:
             raise ValueError(f"network CIDR {cidr} must be an IPv4 range inside 127.0.0.0/8")
+        self._excluded = ipaddress.ip_network(exclude) if exclude else None
         self._used: set[str] = set()
         self._lock = threading.Lock()
 
@@ -46,11 +60,13 @@ class AddressPool:
         with self._lock:
             for host in itertools.islice(self.network.hosts(), 1, None):
                 address = str(host)
+                if self._excluded is not None and host in self._excluded:
+                    break
                 if address not in self._used:
                     self._used.add(address)
                     return address
         raise neutron_exc.IpAddressGenerationFailureClient(
-            message=f"No more IP addresses available on network {NETWORK_NAME}.")
+            message=f"No more IP addresses available on subnet {self.network}.")
 
     def release(self, address: str) -> None:
         with self._lock:
@@ -75,11 +91,13 @@ class _Network:
     name: str
     cidr: str
     pool: AddressPool
+    external: bool = False
 
     def as_network(self) -> dict[str, Any]:
         return {"id": self.network_id, "name": self.name, "status": "ACTIVE",
-                "subnets": [self.subnet_id], "shared": True, "router:external": False,
-                "admin_state_up": True, "tenant_id": "", "project_id": "", "mtu": 65536}
+                "subnets": [self.subnet_id], "shared": not self.external,
+                "router:external": self.external, "admin_state_up": True, "tenant_id": "",
+                "project_id": "", "mtu": 65536, "port_security_enabled": True}
 
     def as_subnet(self) -> dict[str, Any]:
         return {"id": self.subnet_id, "name": f"{self.name}-subnet",
@@ -95,33 +113,61 @@ class NetworkDriver:
     def __init__(self, cidr: str, management: bool = False):
         plan = NetworkPlan(cidr, management)
         self.cidr = cidr
+        public = plan.public_cidr
         self.tenant = _Network(plan.tenant_network_id, plan.tenant_subnet_id, NETWORK_NAME,
-                               plan.tenant_cidr, AddressPool(plan.tenant_cidr))
+                               plan.tenant_cidr, AddressPool(plan.tenant_cidr, exclude=public))
         self.management: _Network | None = None
         if management:
             self.management = _Network(plan.management_network_id, plan.management_subnet_id,
                                        MANAGEMENT_NAME, plan.management_cidr,
-                                       AddressPool(plan.management_cidr))
+                                       AddressPool(plan.management_cidr, exclude=public))
+        self.public = _Network(plan.public_network_id, plan.public_subnet_id, PUBLIC_NAME,
+                               public, AddressPool(public), external=True)
         self.ports: dict[str, dict[str, Any]] = {}
         self.security_groups: dict[str, dict[str, Any]] = {}
         self.security_group_rules: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
+        self.routers: dict[str, dict[str, Any]] = {}
+        self.floating_ips: dict[str, dict[str, Any]] = {}
+        self.relay = FloatingRelay()
+        self._lock = threading.RLock()
+        self._add_default_router(plan.router_id)
+
+    def _add_default_router(self, router_id: str) -> None:
+        """devstack's router1: gateway on the external network, an interface on
+        the tenant subnet holding its gateway address."""
+        gateway = self.create_port(name="", device_id=router_id, device_owner=ROUTER_GATEWAY,
+                                   network_id=self.public.network_id)
+        self.routers[router_id] = {
+            "id": router_id, "name": ROUTER_NAME, "status": "ACTIVE", "admin_state_up": True,
+            "tenant_id": "", "project_id": "", "description": "", "routes": [],
+            "external_gateway_info": {
+                "network_id": self.public.network_id, "enable_snat": True,
+                "external_fixed_ips": gateway["fixed_ips"]}}
+        self.create_port(name="", device_id=router_id, device_owner=ROUTER_INTERFACE,
+                         network_id=self.tenant.network_id, ip_address=self.tenant.pool.gateway)
 
     # hand-over across a server restart (lifecycle/hand_over) -----------
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {"ports": dict(self.ports), "security_groups": dict(self.security_groups),
-                    "security_group_rules": dict(self.security_group_rules)}
+                    "security_group_rules": dict(self.security_group_rules),
+                    "routers": dict(self.routers), "floating_ips": dict(self.floating_ips)}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         with self._lock:
             self.ports = dict(snapshot["ports"])
             self.security_groups = dict(snapshot["security_groups"])
             self.security_group_rules = dict(snapshot["security_group_rules"])
+            self.routers = dict(snapshot.get("routers") or self.routers)
+            self.floating_ips = dict(snapshot.get("floating_ips") or {})
         for port in self.ports.values():
             pool = self.find(port["network_id"]).pool
             for fixed in port["fixed_ips"]:
                 pool.reserve(fixed["ip_address"])
+        for fip in self.floating_ips.values():
+            self.public.pool.reserve(fip["floating_ip_address"])
+            if fip.get("port_id"):
+                self._forward(fip)
 
     # networks ---------------------------------------------------------
     @property
@@ -129,7 +175,7 @@ class NetworkDriver:
         return self.tenant.network_id
 
     def networks(self) -> list[_Network]:
-        return [self.tenant, *([self.management] if self.management else [])]
+        return [self.tenant, *([self.management] if self.management else []), self.public]
 
     def find(self, ref: str) -> _Network:
         """A network by id or name."""
@@ -141,9 +187,19 @@ class NetworkDriver:
     # ports ------------------------------------------------------------
     def create_port(self, name: str = "", device_id: str = "", network_id: str | None = None,
                     project_id: str = "", device_owner: str = "",
-                    security_groups: list[str] | None = None) -> dict[str, Any]:
+                    security_groups: list[str] | None = None,
+                    ip_address: str | None = None) -> dict[str, Any]:
         net = self.find(network_id) if network_id else self.tenant
-        address = net.pool.allocate()
+        if ip_address:
+            if any(f["ip_address"] == ip_address for p in list(self.ports.values())
+                   for f in p["fixed_ips"]):
+                raise neutron_exc.IpAddressInUseClient(
+                    message=f"IP address {ip_address} already allocated in subnet "
+                            f"{net.subnet_id}")
+            net.pool.reserve(ip_address)
+            address = ip_address
+        else:
+            address = net.pool.allocate()
         port_id = _uuid()
         mac = "fa:16:3e:" + ":".join(f"{b:02x}" for b in uuid.uuid4().bytes[:3])
         port = {
@@ -165,6 +221,10 @@ class NetworkDriver:
         net = self.find(port["network_id"])
         for fixed in port["fixed_ips"]:
             net.pool.release(fixed["ip_address"])
+        for fip in list(self.floating_ips.values()):
+            if fip.get("port_id") == port_id:
+                # neutron keeps the floating IP, disassociated
+                self.associate(fip["id"], None)
 
     def ports_of(self, device_id: str) -> list[dict[str, Any]]:
         return [p for p in list(self.ports.values()) if p["device_id"] == device_id]
@@ -184,147 +244,85 @@ class NetworkDriver:
         for port in self.ports_of(device_id):
             self.delete_port(port["id"])
 
+    # floating IPs -------------------------------------------------------
+    def create_floating_ip(self, network_id: str, project_id: str,
+                           port_id: str | None = None) -> dict[str, Any]:
+        if self.find(network_id) is not self.public:
+            raise neutron_exc.BadRequest(
+                message=f"Network {network_id} is not a valid external network.")
+        address = self.public.pool.allocate()
+        fip: dict[str, Any] = {"id": _uuid(), "floating_ip_address": address,
+               "floating_network_id": self.public.network_id, "router_id": None,
+               "port_id": None, "fixed_ip_address": None, "status": "DOWN",
+               "tenant_id": project_id, "project_id": project_id, "description": "",
+               "port_forwardings": [], "tags": []}
+        with self._lock:
+            self.floating_ips[fip["id"]] = fip
+        if port_id:
+            try:
+                self.associate(fip["id"], port_id)
+            except Exception:
+                self.delete_floating_ip(fip["id"])
+                raise
+        return fip
 
-def _match(item: dict[str, Any], filters: dict[str, Any]) -> bool:
-    for key, wanted in filters.items():
-        if key in ("fields", "retrieve_all"):
-            continue
-        value = item.get(key)
-        if isinstance(wanted, (list, tuple)):
-            if value not in wanted:
-                return False
-        elif value != wanted and str(value) != str(wanted):
-            return False
-    return True
+    def floating_ip(self, fip_id: str) -> dict[str, Any]:
+        fip = self.floating_ips.get(fip_id)
+        if fip is None:
+            raise neutron_exc.NotFound(message=f"Floating IP {fip_id} could not be found")
+        return fip
 
+    def associate(self, fip_id: str, port_id: str | None) -> dict[str, Any]:
+        """Point a floating IP at a port's fixed address, or at nothing."""
+        with self._lock:
+            fip = self.floating_ip(fip_id)
+            self.relay.stop(fip["floating_ip_address"])
+            if port_id is None:
+                fip.update(port_id=None, fixed_ip_address=None, router_id=None, status="DOWN")
+                return fip
+            port = self.ports.get(port_id)
+            if port is None:
+                raise neutron_exc.PortNotFoundClient(
+                    message=f"Port {port_id} could not be found.")
+            if port["network_id"] != self.tenant.network_id:
+                raise neutron_exc.BadRequest(
+                    message=f"External network {self.public.network_id} is not reachable "
+                            f"from subnet of port {port_id}.")
+            fip.update(port_id=port_id, fixed_ip_address=port["fixed_ips"][0]["ip_address"],
+                       router_id=next(iter(self.routers)), status="ACTIVE")
+            self._forward(fip)
+            return fip
 
-class NeutronClient:
-    """The subset of neutronclient's v2 client that Trove calls (dict API)."""
+    def delete_floating_ip(self, fip_id: str) -> None:
+        with self._lock:
+            fip = self.floating_ip(fip_id)
+            self.relay.stop(fip["floating_ip_address"])
+            del self.floating_ips[fip_id]
+        self.public.pool.release(fip["floating_ip_address"])
 
-    def __init__(self, driver: NetworkDriver, project_id: str):
-        self._driver = driver
-        self._project_id = project_id
-
-    # networks and subnets
-    def list_networks(self, **filters: Any) -> dict[str, Any]:
-        nets = [n.as_network() for n in self._driver.networks()]
-        return {"networks": [n for n in nets if _match(n, filters)]}
-
-    def show_network(self, network_id: str, **_: Any) -> dict[str, Any]:
-        return {"network": self._driver.find(network_id).as_network()}
-
-    def list_subnets(self, **filters: Any) -> dict[str, Any]:
-        subnets = [n.as_subnet() for n in self._driver.networks()]
-        return {"subnets": [s for s in subnets if _match(s, filters)]}
-
-    def show_subnet(self, subnet_id: str, **_: Any) -> dict[str, Any]:
-        for net in self._driver.networks():
-            if subnet_id == net.subnet_id:
-                return {"subnet": net.as_subnet()}
-        raise neutron_exc.NotFound(message=f"Subnet {subnet_id} could not be found.")
-
-    def find_resource(self, resource: str, name_or_id: str, **_: Any) -> dict[str, Any]:
-        """neutronclient's lookup by name or id (Trove's cluster create checks the
-        members' network with it)."""
-        if resource != "network":
-            raise neutron_exc.NotFound(message=f"Unable to find {resource} {name_or_id}.")
-        return self._driver.find(name_or_id).as_network()
-
-    def show_extension(self, alias: str) -> dict[str, Any]:
-        return {"extension": {"alias": alias, "name": alias}}
-
-    def list_extensions(self, **_: Any) -> dict[str, Any]:
-        return {"extensions": []}
-
-    def list_routers(self, **_: Any) -> dict[str, Any]:
-        return {"routers": []}
-
-    # ports
-    def create_port(self, body: dict[str, Any]) -> dict[str, Any]:
-        spec = body.get("port", {})
-        port = self._driver.create_port(
-            name=spec.get("name", ""), device_id=spec.get("device_id", ""),
-            network_id=spec.get("network_id"), project_id=self._project_id,
-            device_owner=spec.get("device_owner", ""),
-            security_groups=spec.get("security_groups"))
-        return {"port": port}
-
-    def show_port(self, port_id: str, **_: Any) -> dict[str, Any]:
-        port = self._driver.ports.get(port_id)
+    def _forward(self, fip: dict[str, Any]) -> None:
+        port = self.ports.get(fip["port_id"])
         if port is None:
-            raise neutron_exc.PortNotFoundClient(message=f"Port {port_id} could not be found.")
-        return {"port": port}
+            return
+        self.relay.start(fip["floating_ip_address"], fip["fixed_ip_address"],
+                         self.open_tcp_ports(port))
 
-    def update_port(self, port_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        port = self.show_port(port_id)["port"]
-        for key, value in body.get("port", {}).items():
-            if key != "fixed_ips":
-                port[key] = value
-        return {"port": port}
+    def open_tcp_ports(self, port: dict[str, Any]) -> list[int]:
+        """The TCP ports a port's security groups let in, as neutron would."""
+        opened: set[int] = set()
+        for rule in list(self.security_group_rules.values()):
+            if (rule.get("security_group_id") in port.get("security_groups", [])
+                    and rule.get("direction", "ingress") == "ingress"
+                    and rule.get("protocol") in ("tcp", "6")
+                    and rule.get("port_range_min") is not None):
+                low = int(rule["port_range_min"])
+                high = int(rule.get("port_range_max") or low)
+                if high - low < 64:
+                    opened.update(range(low, high + 1))
+        return sorted(opened)
 
-    def list_ports(self, **filters: Any) -> dict[str, Any]:
-        return {"ports": [p for p in list(self._driver.ports.values()) if _match(p, filters)]}
+    def close(self) -> None:
+        """Stop forwarding (the server is going away)."""
+        self.relay.stop_all()
 
-    def delete_port(self, port_id: str) -> None:
-        self._driver.delete_port(port_id)
-
-    # floating ips: none on a loopback network
-    def list_floatingips(self, **_: Any) -> dict[str, Any]:
-        return {"floatingips": []}
-
-    def create_floatingip(self, body: dict[str, Any]) -> dict[str, Any]:
-        raise neutron_exc.NotFound(
-            message="The local cloud has no external network for floating IPs.")
-
-    def delete_floatingip(self, fip_id: str) -> None:
-        raise neutron_exc.NotFound(message=f"Floating IP {fip_id} could not be found.")
-
-    # security groups
-    def create_security_group(self, body: dict[str, Any]) -> dict[str, Any]:
-        spec = body.get("security_group", {})
-        group = {"id": _uuid(), "name": spec.get("name", ""),
-                 "description": spec.get("description", ""), "tenant_id": self._project_id,
-                 "project_id": self._project_id, "security_group_rules": []}
-        self._driver.security_groups[group["id"]] = group
-        return {"security_group": group}
-
-    def show_security_group(self, group_id: str, **_: Any) -> dict[str, Any]:
-        group = self._driver.security_groups.get(group_id)
-        if group is None:
-            raise neutron_exc.NotFound(message=f"Security group {group_id} does not exist.")
-        return {"security_group": group}
-
-    def list_security_groups(self, **filters: Any) -> dict[str, Any]:
-        groups = list(self._driver.security_groups.values())
-        return {"security_groups": [g for g in groups if _match(g, filters)]}
-
-    def delete_security_group(self, group_id: str) -> None:
-        if self._driver.security_groups.pop(group_id, None) is None:
-            raise neutron_exc.NotFound(message=f"Security group {group_id} does not exist.")
-        for rule_id, rule in list(self._driver.security_group_rules.items()):
-            if rule["security_group_id"] == group_id:
-                del self._driver.security_group_rules[rule_id]
-
-    def create_security_group_rule(self, body: dict[str, Any]) -> dict[str, Any]:
-        spec = dict(body.get("security_group_rule", {}))
-        group_id = str(spec.get("security_group_id") or "")
-        group = self.show_security_group(group_id)["security_group"]
-        rule = {"id": _uuid(), "tenant_id": self._project_id, "project_id": self._project_id,
-                **spec}
-        self._driver.security_group_rules[rule["id"]] = rule
-        group["security_group_rules"].append(rule)
-        return {"security_group_rule": rule}
-
-    def list_security_group_rules(self, **filters: Any) -> dict[str, Any]:
-        rules = list(self._driver.security_group_rules.values())
-        return {"security_group_rules": [r for r in rules if _match(r, filters)]}
-
-    def delete_security_group_rule(self, rule_id: str) -> None:
-        rule = self._driver.security_group_rules.pop(rule_id, None)
-        if rule is None:
-            raise neutron_exc.NotFound(message=f"Security group rule {rule_id} not found.")
-        group = self._driver.security_groups.get(rule["security_group_id"])
-        if group:
-            group["security_group_rules"] = [
-                r for r in group["security_group_rules"] if r["id"] != rule_id]
 

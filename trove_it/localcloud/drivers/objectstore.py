@@ -64,6 +64,11 @@ class ObjectStore:
     def accounts(self) -> list[str]:
         return sorted(unquote(p.name) for p in self.root.iterdir() if p.is_dir())
 
+    def delete_account(self, account: str) -> None:
+        """Remove an account with every container and object in it."""
+        with self._lock:
+            shutil.rmtree(self._account(account), ignore_errors=True)
+
     def list_containers(self, account: str, prefix: str | None = None) -> list[dict[str, Any]]:
         base = self._account(account)
         if not base.is_dir():

@@ -7,13 +7,16 @@ instance. The size is what the guest reports as the instance's disk total.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from cinderclient import exceptions as cinder_exc
 
+from trove_it.localcloud.drivers.volume_snapshots import Capture, Snapshot, SnapshotStore
 from trove_it.localcloud.lifecycle.profiles import VOLUME_TYPES
 
 VOLUME_TYPE = VOLUME_TYPES[0]
@@ -53,6 +56,10 @@ class Volume:
         self.created_at = time.strftime("%Y-%m-%dT%H:%M:%S")
         self.os_vol_tenant_attr_tenant_id = project_id
         self.metadata: dict[str, str] = {}
+        self.snapshot_id: str | None = None
+        # a volume made from a snapshot holds a copy of its data (a file)
+        self.data_file: str | None = None
+        self.data_metadata: dict[str, Any] = {}
 
     def delete(self) -> None:
         self._driver.delete(self.id)
@@ -63,7 +70,7 @@ class Volume:
                 "availability_zone": self.availability_zone, "bootable": self.bootable,
                 "description": self.description, "created_at": self.created_at,
                 "os-vol-tenant-attr:tenant_id": self.os_vol_tenant_attr_tenant_id,
-                "metadata": dict(self.metadata)}
+                "metadata": dict(self.metadata), "snapshot_id": self.snapshot_id}
         if self.volume_image_metadata:
             data["volume_image_metadata"] = dict(self.volume_image_metadata)
         return data
@@ -76,18 +83,28 @@ class Volume:
 
 
 class VolumeDriver:
-    def __init__(self, default_type: str | None = None) -> None:
+    def __init__(self, default_type: str | None = None, snapshot_dir: Path | None = None,
+                 capture: Capture | None = None) -> None:
         self.volumes: dict[str, Volume] = {}
+        self.snapshots = SnapshotStore(snapshot_dir, capture)
         self.types = {name: VolumeType(name) for name in VOLUME_TYPES}
         self.default_type = default_type or VOLUME_TYPE
         self._lock = threading.Lock()
 
     def create(self, size: int, name: str = "", description: str = "",
                volume_type: str | None = None, availability_zone: str | None = None,
-               project_id: str = "", image_id: str | None = None) -> Volume:
-        """A volume; with ``image_id``, a bootable one holding that image."""
+               project_id: str = "", image_id: str | None = None,
+               snapshot_id: str | None = None) -> Volume:
+        """A volume; with ``image_id``, a bootable one holding that image; with
+        ``snapshot_id``, one holding that snapshot's data."""
         if int(size) <= 0:
             raise cinder_exc.BadRequest(400, f"Invalid volume size {size}.")
+        source = self.snapshots.get(snapshot_id) if snapshot_id else None
+        if source is not None and int(size) < source.size:
+            raise cinder_exc.BadRequest(
+                400, f"Invalid input received: Volume size '{size}'GB cannot be smaller than "
+                     f"the snapshot size {source.size}GB. They must be >= original snapshot "
+                     f"size.")
         if volume_type and volume_type not in self.types and not any(
                 t.id == volume_type for t in self.types.values()):
             raise cinder_exc.NotFound(404, f"Volume type {volume_type} could not be found.")
@@ -96,6 +113,12 @@ class VolumeDriver:
         if image_id:
             volume.bootable = "true"
             volume.volume_image_metadata = {"image_id": str(image_id)}
+        if source is not None:
+            volume.snapshot_id = source.id
+            if source.data_file:
+                copy = Path(source.data_file).with_name(f"volume-{volume.id}.data")
+                shutil.copyfile(source.data_file, copy)
+                volume.data_file, volume.data_metadata = str(copy), dict(source.data_metadata)
         with self._lock:
             self.volumes[volume.id] = volume
         return volume
@@ -104,7 +127,8 @@ class VolumeDriver:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {"volumes": [{k: v for k, v in vars(volume).items() if k != "_driver"}
-                                for volume in self.volumes.values()]}
+                                for volume in self.volumes.values()],
+                    "snapshots": self.snapshots.records()}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         with self._lock:
@@ -113,7 +137,11 @@ class VolumeDriver:
                 volume = Volume.__new__(Volume)
                 volume.__dict__.update(record)
                 volume._driver = self
+                for key, default in (("snapshot_id", None), ("data_file", None),
+                                     ("data_metadata", {})):
+                    volume.__dict__.setdefault(key, default)
                 self.volumes[volume.id] = volume
+        self.snapshots.restore(snapshot.get("snapshots", []))
 
     def get(self, volume_id: str) -> Volume:
         volume = self.volumes.get(getattr(volume_id, "id", volume_id))
@@ -126,8 +154,15 @@ class VolumeDriver:
         if volume.attachments:
             raise cinder_exc.BadRequest(
                 400, f"Volume {volume.id} is attached to a server and cannot be deleted.")
+        dependents = self.snapshots.on_volume(volume.id)
+        if dependents:
+            raise cinder_exc.BadRequest(
+                400, f"Invalid volume: Volume {volume.id} still has {len(dependents)} "
+                     f"dependent snapshots. (HTTP 400)")
         with self._lock:
             self.volumes.pop(volume.id, None)
+        if volume.data_file:
+            Path(volume.data_file).unlink(missing_ok=True)
 
     def attach(self, volume_id: str, server_id: str, device: str) -> None:
         volume = self.get(volume_id)
@@ -178,10 +213,12 @@ class _Volumes:
 
     def create(self, size: int, name: str = "", description: str = "",
                volume_type: str | None = None, availability_zone: str | None = None,
-               imageRef: str | None = None, **_: Any) -> Volume:  # noqa: N803 - cinder's name
+               imageRef: str | None = None, snapshot_id: str | None = None,  # noqa: N803
+               **_: Any) -> Volume:
         return self._driver.create(size, name=name, description=description,
                                    volume_type=volume_type, availability_zone=availability_zone,
-                                   project_id=self._project_id, image_id=imageRef)
+                                   project_id=self._project_id, image_id=imageRef,
+                                   snapshot_id=snapshot_id)
 
     def get(self, volume_id: str) -> Volume:
         return self._driver.get(volume_id)
@@ -232,24 +269,37 @@ class _VolumeTypes:
 
 
 class _Snapshots:
-    """Snapshots exist only for Trove's cinder backup strategy, unused here."""
+    """cinderclient's ``volume_snapshots`` manager (Trove's cinder backups)."""
 
-    def create(self, volume_id: str, **_: Any) -> Any:
-        raise cinder_exc.BadRequest(400, "Volume snapshots are not supported by the local cloud.")
+    def __init__(self, driver: VolumeDriver, project_id: str):
+        self._driver = driver
+        self._project_id = project_id
 
-    def get(self, snapshot_id: str) -> Any:
-        raise cinder_exc.NotFound(404, f"Snapshot {snapshot_id} could not be found.")
+    def create(self, volume_id: str, force: bool = False, name: str | None = None,
+               description: str | None = None, metadata: dict[str, str] | None = None,
+               **_: Any) -> Snapshot:
+        volume = self._driver.get(volume_id)
+        return self._driver.snapshots.create(volume, name or "", description or "",
+                                             metadata or {}, force, self._project_id)
 
-    def delete(self, snapshot: Any) -> None:
-        raise cinder_exc.NotFound(404, f"Snapshot {snapshot} could not be found.")
+    def get(self, snapshot_id: str) -> Snapshot:
+        return self._driver.snapshots.get(snapshot_id)
 
-    def list(self, **_: Any) -> list[Any]:
-        return []
+    def delete(self, snapshot: Any, force: bool = False) -> None:
+        self._driver.snapshots.delete(getattr(snapshot, "id", snapshot))
+
+    def list(self, detailed: bool = True, search_opts: dict[str, Any] | None = None,
+             **_: Any) -> list[Snapshot]:
+        result = list(self._driver.snapshots.snapshots.values())
+        for key, wanted in (search_opts or {}).items():
+            if key not in ("all_tenants", "all_projects"):
+                result = [s for s in result if str(getattr(s, key, None)) == str(wanted)]
+        return result
 
 
 class CinderClient:
     def __init__(self, driver: VolumeDriver, project_id: str):
         self.volumes = _Volumes(driver, project_id)
         self.volume_types = _VolumeTypes(driver)
-        self.volume_snapshots = _Snapshots()
+        self.volume_snapshots = _Snapshots(driver, project_id)
 

@@ -2,7 +2,8 @@
 
 Enough of identity v3 for keystoneauth, openstacksdk, python-troveclient and
 the ``openstack`` CLI: version discovery, password and token authentication
-scoped to a project, token validation, and read-only users and projects.
+scoped to a project, token validation; the admin API for projects, users
+and roles is in ``keystone_admin``.
 The filter turns a token into the headers keystonemiddleware would set, so
 Trove's own context and policy code runs unchanged.
 """
@@ -17,6 +18,8 @@ import webob
 import webob.dec
 
 from trove_it.localcloud import runtime
+from trove_it.localcloud.directory import DirectoryError
+from trove_it.localcloud.endpoints import keystone_admin
 from trove_it.localcloud.endpoints.tokens import Token
 from trove_it.localcloud.endpoints.wsgi_json import (
     NotFound,
@@ -26,7 +29,7 @@ from trove_it.localcloud.endpoints.wsgi_json import (
     json_response,
     request_json,
 )
-from trove_it.localcloud.identity import DOMAIN, REGION, Account, project_id
+from trove_it.localcloud.identity import DOMAIN, REGION, Account
 
 API_VERSION = "v3.14"
 DOMAIN_REF = {"id": DOMAIN, "name": "Default"}
@@ -48,6 +51,7 @@ def service_catalog(account: Account) -> list[dict[str, Any]]:
         ("block-storage", "cinder", f"{base}/volume/v3/{pid}"),
         ("image", "glance", f"{base}/image"),
         ("object-store", "swift", f"{base}/object-store/v1/AUTH_{pid}"),
+        ("key-manager", "barbican", f"{base}/key-manager"),
     ]
     catalog = []
     for kind, name, url in services:
@@ -99,31 +103,34 @@ def _version_doc(base: str) -> dict[str, Any]:
 
 
 def _authenticate(body: dict[str, Any], store_token: Token | None) -> tuple[Account, list[str]]:
-    identity = runtime.get().identity
+    directory = runtime.get().directory
     auth = body.get("auth") or {}
     methods = (auth.get("identity") or {}).get("methods") or []
-    account: Account | None = None
-    if "password" in methods:
-        user = (auth["identity"].get("password") or {}).get("user") or {}
-        candidate = identity.find(user.get("name", "")) or next(
-            (a for a in identity.accounts() if a.user_id == user.get("id")), None)
-        if candidate is None or candidate.password != user.get("password"):
+    scope = (auth.get("scope") or {}).get("project") or {}
+    project = None
+    if scope:
+        project = directory.project(scope.get("id") or scope.get("name", ""))
+        if project is None:
             raise Unauthorized("The request you have made requires authentication.")
-        account = candidate
+    if "password" in methods:
+        wanted = (auth["identity"].get("password") or {}).get("user") or {}
+        user = directory.user(wanted.get("id") or wanted.get("name", ""))
+        if user is None or user.password != wanted.get("password"):
+            raise Unauthorized("The request you have made requires authentication.")
     elif "token" in methods:
         token_id = (auth["identity"].get("token") or {}).get("id")
         token = runtime.get().tokens.validate(token_id) or store_token
-        if token is None:
+        user = directory.user(token.account.user_id) if token else None
+        if token is None or user is None:
             raise Unauthorized("The token is not valid.")
-        account = token.account
+        if not scope:
+            return token.account, methods
     else:
         raise Unauthorized("Unsupported authentication method.")
-    scope = (auth.get("scope") or {}).get("project")
-    if scope:
-        wanted = scope.get("id") or project_id(scope.get("name", ""))
-        if wanted != account.project_id:
-            raise Unauthorized(f"User {account.user} has no access to the requested project.")
-    return account, methods
+    try:
+        return directory.account(user, project), methods
+    except DirectoryError as exc:
+        raise Unauthorized(exc.message) from exc
 
 
 def _issue(request: webob.Request) -> webob.Response:
@@ -133,15 +140,8 @@ def _issue(request: webob.Request) -> webob.Response:
                          headers={"X-Subject-Token": token.id})
 
 
-def _caller(request: webob.Request) -> Token:
-    token = runtime.get().tokens.validate(request.headers.get("X-Auth-Token"))
-    if token is None:
-        raise Unauthorized("The request you have made requires authentication.")
-    return token
-
-
 def _validate(request: webob.Request) -> webob.Response:
-    _caller(request)
+    required_account(request)
     subject = runtime.get().tokens.validate(request.headers.get("X-Subject-Token"))
     if subject is None:
         raise NotFound("Could not find token.")
@@ -149,53 +149,9 @@ def _validate(request: webob.Request) -> webob.Response:
 
 
 def _revoke(request: webob.Request) -> webob.Response:
-    _caller(request)
+    required_account(request)
     runtime.get().tokens.revoke(request.headers.get("X-Subject-Token", ""))
     return webob.Response(status=204)
-
-
-def _project_ref(account: Account) -> dict[str, Any]:
-    return {"id": account.project_id, "name": account.project, "domain_id": DOMAIN,
-            "enabled": True, "is_domain": False, "parent_id": DOMAIN, "description": ""}
-
-
-def _user_ref(account: Account) -> dict[str, Any]:
-    return {"id": account.user_id, "name": account.user, "domain_id": DOMAIN,
-            "enabled": True, "default_project_id": account.project_id}
-
-
-def _projects(request: webob.Request) -> webob.Response:
-    _caller(request)
-    refs = [_project_ref(a) for a in runtime.get().identity.accounts()]
-    name = request.params.get("name")
-    if name:
-        refs = [r for r in refs if r["name"] == name]
-    return json_response({"projects": refs})
-
-
-def _project(request: webob.Request, pid: str) -> webob.Response:
-    _caller(request)
-    for account in runtime.get().identity.accounts():
-        if pid in (account.project_id, account.project):
-            return json_response({"project": _project_ref(account)})
-    raise NotFound(f"Could not find project: {pid}.")
-
-
-def _users(request: webob.Request) -> webob.Response:
-    _caller(request)
-    refs = [_user_ref(a) for a in runtime.get().identity.accounts()]
-    name = request.params.get("name")
-    if name:
-        refs = [r for r in refs if r["name"] == name]
-    return json_response({"users": refs})
-
-
-def _user(request: webob.Request, uid: str) -> webob.Response:
-    _caller(request)
-    for account in runtime.get().identity.accounts():
-        if uid in (account.user_id, account.user):
-            return json_response({"user": _user_ref(account)})
-    raise NotFound(f"Could not find user: {uid}.")
 
 
 def _versions(request: webob.Request) -> webob.Response:
@@ -214,11 +170,7 @@ def identity_app_factory(global_config: dict[str, Any], **local_config: Any) -> 
     router.add("POST", "/v3/auth/tokens", _issue)
     router.add("GET", "/v3/auth/tokens", _validate)
     router.add("DELETE", "/v3/auth/tokens", _revoke)
-    router.add("GET", "/v3/projects", _projects)
-    router.add("GET", "/v3/projects/(?P<pid>[^/]+)", _project)
-    router.add("GET", "/v3/users", _users)
-    router.add("GET", "/v3/users/(?P<uid>[^/]+)", _user)
-    router.add("GET", "/v3/auth/projects", _projects)
+    keystone_admin.add_routes(router)
     return router
 
 

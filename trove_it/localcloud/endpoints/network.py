@@ -1,69 +1,196 @@
-"""A read-only Neutron v2.0 endpoint: networks, subnets and ports.
+"""Neutron's v2.0 REST API over the local network driver.
 
-Enough for a user (and the harness's ``--network`` check) to find the
-networks an instance can be given by name or id, as with ``openstack
-network list``, and for an admin to see the ports an instance left; creating
-ports and security groups stays with Trove's own client.
+Networks, subnets and routers are the cloud's own (read-only here, as on a
+devstack where the admin made them); ports, floating IPs and security
+groups can be listed, shown, created and deleted by their project, as
+tempest, the SDK and the ``openstack`` CLI do. Non-admins see their own
+project's resources and the shared ones, as neutron's policy has it. The
+filter semantics are the dict client's (``drivers/neutron_client``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import webob
+from neutronclient.common import exceptions as neutron_exc
 
 from trove_it.localcloud import runtime
+from trove_it.localcloud.drivers.neutron_client import NeutronClient, matches
 from trove_it.localcloud.endpoints.keystone import required_account
-from trove_it.localcloud.endpoints.wsgi_json import NotFound, Router, json_response
+from trove_it.localcloud.endpoints.wsgi_json import (
+    BadRequest,
+    Conflict,
+    HttpError,
+    NotFound,
+    Router,
+    json_response,
+    request_json,
+)
+from trove_it.localcloud.identity import Account
+
+EXTENSIONS = ("project-id", "router", "external-net", "security-group", "port-security",
+              "standard-attr-description", "extra_dhcp_opt")
 
 
-def _authenticated(request: webob.Request) -> None:
-    required_account(request)
-
-
-def _matches(item: dict[str, Any], request: webob.Request) -> bool:
-    return all(str(item.get(key)) == value for key, value in request.params.items()
-               if key in ("id", "name", "shared", "status"))
-
-
-def _list_networks(request: webob.Request) -> webob.Response:
-    _authenticated(request)
-    nets = [n.as_network() for n in runtime.get().network.networks()]
-    return json_response({"networks": [n for n in nets if _matches(n, request)]})
-
-
-def _show_network(request: webob.Request, network_id: str) -> webob.Response:
-    _authenticated(request)
-    for net in runtime.get().network.networks():
-        if network_id == net.network_id:
-            return json_response({"network": net.as_network()})
-    raise NotFound(f"Network {network_id} could not be found.")
-
-
-def _list_subnets(request: webob.Request) -> webob.Response:
-    _authenticated(request)
-    subnets = [n.as_subnet() for n in runtime.get().network.networks()]
-    return json_response({"subnets": [s for s in subnets if _matches(s, request)]})
-
-
-def _visible_ports(request: webob.Request) -> list[dict[str, Any]]:
+def _client(request: webob.Request) -> tuple[NeutronClient, Account]:
     account = required_account(request)
-    ports = list(runtime.get().network.ports.values())
-    return [p for p in ports if account.is_admin or p.get("project_id") == account.project_id]
+    return NeutronClient(runtime.get().network, account.project_id), account
 
 
-def _list_ports(request: webob.Request) -> webob.Response:
-    ports = _visible_ports(request)
-    return json_response({"ports": [p for p in ports if all(
-        str(p.get(key)) == value for key, value in request.params.items()
-        if key in ("id", "name", "device_id", "device_owner", "network_id"))]})
+def _filters(request: webob.Request) -> dict[str, Any]:
+    """Query parameters as neutron reads them: a repeated key is any-of,
+    except ``fixed_ips``, whose repeats must all match."""
+    result: dict[str, Any] = {}
+    for key in request.params:
+        values = request.params.getall(key)
+        if key == "fixed_ips":
+            result[key] = values
+        else:
+            result[key] = values if len(values) > 1 else values[0]
+    for key, value in list(result.items()):
+        if value in ("True", "true", "False", "false"):
+            result[key] = value.lower() == "true"
+    return result
 
 
-def _show_port(request: webob.Request, port_id: str) -> webob.Response:
-    for port in _visible_ports(request):
-        if port["id"] == port_id:
-            return json_response({"port": port})
-    raise NotFound(f"Port {port_id} could not be found.")
+def _visible(account: Account, item: dict[str, Any]) -> bool:
+    owner = item.get("project_id") or item.get("tenant_id")
+    return account.is_admin or not owner or owner == account.project_id
+
+
+def _listing(kind: str, fetch: Callable[[NeutronClient], list[dict[str, Any]]]
+             ) -> Callable[[webob.Request], webob.Response]:
+    def handler(request: webob.Request) -> webob.Response:
+        client, account = _client(request)
+        filters = _filters(request)
+        items = [i for i in fetch(client) if _visible(account, i) and matches(i, filters)]
+        return json_response({kind: items})
+    return handler
+
+
+def _neutron_call(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except neutron_exc.NotFound as exc:
+        raise NotFound(str(exc)) from exc
+    except (neutron_exc.Conflict, neutron_exc.IpAddressInUseClient) as exc:
+        raise Conflict(str(exc)) from exc
+    except neutron_exc.BadRequest as exc:
+        raise BadRequest(str(exc)) from exc
+    except neutron_exc.NeutronClientException as exc:
+        error = HttpError(str(exc))
+        error.status = exc.status_code or 500
+        raise error from exc
+
+
+def _owned(account: Account, item: dict[str, Any], what: str, ident: str) -> dict[str, Any]:
+    if not _visible(account, item):
+        raise NotFound(f"{what} {ident} could not be found.")
+    return item
+
+
+# networks, subnets, routers ----------------------------------------------------
+def _show_network(request: webob.Request, ident: str) -> webob.Response:
+    client, _ = _client(request)
+    return json_response(_neutron_call(lambda: client.show_network(ident)))
+
+
+def _show_subnet(request: webob.Request, ident: str) -> webob.Response:
+    client, _ = _client(request)
+    return json_response(_neutron_call(lambda: client.show_subnet(ident)))
+
+
+def _show_router(request: webob.Request, ident: str) -> webob.Response:
+    client, account = _client(request)
+    router = runtime.get().network.routers.get(ident)
+    if router is None:
+        raise NotFound(f"Router {ident} could not be found")
+    return json_response({"router": _owned(account, router, "Router", ident)})
+
+
+# ports ----------------------------------------------------------------------------
+def _show_port(request: webob.Request, ident: str) -> webob.Response:
+    client, account = _client(request)
+    port = _neutron_call(lambda: client.show_port(ident))["port"]
+    return json_response({"port": _owned(account, port, "Port", ident)})
+
+
+def _delete_port(request: webob.Request, ident: str) -> webob.Response:
+    client, account = _client(request)
+    _owned(account, _neutron_call(lambda: client.show_port(ident))["port"], "Port", ident)
+    _neutron_call(lambda: client.delete_port(ident))
+    return webob.Response(status=204)
+
+
+# floating IPs ---------------------------------------------------------------------
+def _create_fip(request: webob.Request) -> webob.Response:
+    client, account = _client(request)
+    spec = dict(request_json(request).get("floatingip") or {})
+    if not account.is_admin:
+        spec.pop("project_id", None)
+        spec.pop("tenant_id", None)
+    if spec.get("port_id"):
+        port = _neutron_call(lambda: client.show_port(spec["port_id"]))["port"]
+        _owned(account, port, "Port", spec["port_id"])
+    body = _neutron_call(lambda: client.create_floatingip({"floatingip": spec}))
+    return json_response(body, status=201)
+
+
+def _show_fip(request: webob.Request, ident: str) -> webob.Response:
+    client, account = _client(request)
+    fip = _neutron_call(lambda: client.show_floatingip(ident))["floatingip"]
+    return json_response({"floatingip": _owned(account, fip, "Floating IP", ident)})
+
+
+def _update_fip(request: webob.Request, ident: str) -> webob.Response:
+    client, account = _client(request)
+    _owned(account, _neutron_call(lambda: client.show_floatingip(ident))["floatingip"],
+           "Floating IP", ident)
+    body = request_json(request)
+    return json_response(_neutron_call(lambda: client.update_floatingip(ident, body)))
+
+
+def _delete_fip(request: webob.Request, ident: str) -> webob.Response:
+    client, account = _client(request)
+    _owned(account, _neutron_call(lambda: client.show_floatingip(ident))["floatingip"],
+           "Floating IP", ident)
+    _neutron_call(lambda: client.delete_floatingip(ident))
+    return webob.Response(status=204)
+
+
+# security groups ------------------------------------------------------------------
+def _show_group(request: webob.Request, ident: str) -> webob.Response:
+    client, account = _client(request)
+    group = _neutron_call(lambda: client.show_security_group(ident))["security_group"]
+    return json_response({"security_group": _owned(account, group, "Security group", ident)})
+
+
+def _delete_group(request: webob.Request, ident: str) -> webob.Response:
+    client, account = _client(request)
+    _owned(account, _neutron_call(lambda: client.show_security_group(ident))["security_group"],
+           "Security group", ident)
+    _neutron_call(lambda: client.delete_security_group(ident))
+    return webob.Response(status=204)
+
+
+# extensions and versions ------------------------------------------------------------
+def _extension_ref(alias: str) -> dict[str, Any]:
+    return {"alias": alias, "name": alias, "description": "", "updated": "2026-01-01T00:00:00Z",
+            "links": []}
+
+
+def _list_extensions(request: webob.Request) -> webob.Response:
+    required_account(request)
+    return json_response({"extensions": [_extension_ref(a) for a in EXTENSIONS]})
+
+
+def _show_extension(request: webob.Request, alias: str) -> webob.Response:
+    required_account(request)
+    if alias not in EXTENSIONS:
+        raise NotFound(f"Extension with alias {alias} does not exist")
+    return json_response({"extension": _extension_ref(alias)})
 
 
 def _versions(request: webob.Request) -> webob.Response:
@@ -72,11 +199,33 @@ def _versions(request: webob.Request) -> webob.Response:
 
 
 def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
+    ident = "(?P<ident>[^/]+)"
     router = Router()
     router.add("GET", "", _versions)
-    router.add("GET", "/v2.0/networks", _list_networks)
-    router.add("GET", "/v2.0/networks/(?P<network_id>[^/]+)", _show_network)
-    router.add("GET", "/v2.0/subnets", _list_subnets)
-    router.add("GET", "/v2.0/ports", _list_ports)
-    router.add("GET", "/v2.0/ports/(?P<port_id>[^/]+)", _show_port)
+    router.add("GET", "/v2.0/extensions", _list_extensions)
+    router.add("GET", "/v2.0/extensions/(?P<alias>[^/]+)", _show_extension)
+    router.add("GET", "/v2.0/networks", _listing(
+        "networks", lambda c: c.list_networks()["networks"]))
+    router.add("GET", f"/v2.0/networks/{ident}", _show_network)
+    router.add("GET", "/v2.0/subnets", _listing(
+        "subnets", lambda c: c.list_subnets()["subnets"]))
+    router.add("GET", f"/v2.0/subnets/{ident}", _show_subnet)
+    router.add("GET", "/v2.0/routers", _listing(
+        "routers", lambda c: c.list_routers()["routers"]))
+    router.add("GET", f"/v2.0/routers/{ident}", _show_router)
+    router.add("GET", "/v2.0/ports", _listing("ports", lambda c: c.list_ports()["ports"]))
+    router.add("GET", f"/v2.0/ports/{ident}", _show_port)
+    router.add("DELETE", f"/v2.0/ports/{ident}", _delete_port)
+    router.add("GET", "/v2.0/floatingips", _listing(
+        "floatingips", lambda c: c.list_floatingips()["floatingips"]))
+    router.add("POST", "/v2.0/floatingips", _create_fip)
+    router.add("GET", f"/v2.0/floatingips/{ident}", _show_fip)
+    router.add("PUT", f"/v2.0/floatingips/{ident}", _update_fip)
+    router.add("DELETE", f"/v2.0/floatingips/{ident}", _delete_fip)
+    router.add("GET", "/v2.0/security-groups", _listing(
+        "security_groups", lambda c: c.list_security_groups()["security_groups"]))
+    router.add("GET", f"/v2.0/security-groups/{ident}", _show_group)
+    router.add("DELETE", f"/v2.0/security-groups/{ident}", _delete_group)
+    router.add("GET", "/v2.0/security-group-rules", _listing(
+        "security_group_rules", lambda c: c.list_security_group_rules()["security_group_rules"]))
     return router

@@ -58,6 +58,14 @@ def _listing(request: webob.Request, entries: list[dict[str, Any]], key: str,
 def _account(request: webob.Request, account: str) -> webob.Response:
     _authorize(request, account)
     store = runtime.get().objects
+    if request.method == "DELETE":
+        # swift's keystoneauth lets only a reseller admin delete an account;
+        # the reaper then removes what it held, done here at once
+        caller = authenticated_account(request)
+        if caller is None or not ({"ResellerAdmin", "admin"} & set(caller.roles)):
+            raise Forbidden(f"Deleting account {account} needs the ResellerAdmin role.")
+        store.delete_account(account)
+        return webob.Response(status=204)
     entries = store.list_containers(account, request.params.get("prefix"))
     return _listing(request, entries, "name", store.account_headers(account))
 
@@ -121,7 +129,7 @@ def _object(request: webob.Request, account: str, container: str, name: str) -> 
 def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
     router = Router()
     acct = "/v1/(?P<account>AUTH_[^/]+)"
-    for method in ("GET", "HEAD"):
+    for method in ("GET", "HEAD", "DELETE"):
         router.add(method, acct, _account)
     for method in ("GET", "HEAD", "PUT", "POST", "DELETE"):
         router.add(method, acct + "/(?P<container>[^/]+)", _container)

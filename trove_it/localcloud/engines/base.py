@@ -48,6 +48,29 @@ class ReplicationSource:
     user: str
     password: str
     position: dict[str, Any] = field(default_factory=dict)
+    tls: bool = False
+    """The source serves TLS and the replica holds the same CA: connect over it."""
+    verify_tls: bool = False
+    """Check the source's certificate too (Trove's mariadb strategy does; its
+    mysql one only asks for TLS)."""
+
+
+TLS_MODES = ("basic", "enforced", "mtls")
+
+
+@dataclass
+class TlsSettings:
+    """An engine's TLS as Trove's guest configures it (``guest/tls``).
+
+    ``files`` maps Trove's keys (private_key, certificate, ca) to PEM text.
+    ``mode``: basic (TLS offered), enforced (TLS required), mtls (a client
+    certificate required). ``require_secure_transport``: plain TCP refused in
+    every mode (Trove's MySQL guest sets it; its MariaDB guest does not).
+    """
+
+    files: dict[str, str]
+    mode: str
+    require_secure_transport: bool = False
 
 
 @dataclass
@@ -184,6 +207,20 @@ class Engine(abc.ABC):
 
     def read_setting(self, name: str) -> str | None:
         return None
+
+    # TLS ---------------------------------------------------------------
+    def enable_tls(self, settings: TlsSettings) -> bool:
+        """Install the certificates and the access mode; True when the server
+        must restart to serve them."""
+        raise NotSupported(f"{self.kind} has no TLS support here")
+
+    def disable_tls(self) -> bool:
+        """Stop offering TLS; True when the server must restart for it."""
+        raise NotSupported(f"{self.kind} has no TLS support here")
+
+    def tls_status(self) -> tuple[bool, str | None]:
+        """Whether the running server serves TLS, and its certificate (PEM)."""
+        return False, None
 
     # backup ----------------------------------------------------------
     @abc.abstractmethod

@@ -22,10 +22,12 @@ import pymysql
 
 from trove_it.localcloud.engines import binaries, galera
 from trove_it.localcloud.engines.base import (
+    TLS_MODES,
     Database,
     Engine,
     EngineError,
     ReplicationSource,
+    TlsSettings,
     User,
 )
 from trove_it.localcloud.engines.connection_pool import ConnectionPool
@@ -55,6 +57,7 @@ TEMPLATE_VERSION = 3  # bump when TEMPLATE_CLEANUP or the template's options cha
 # is a copy of the template: a small log makes that copy ten times cheaper.
 INNODB_LOG_FILE_SIZE = "--innodb-log-file-size=8M"
 LOGS = {"general": "general.log", "slow_query": "slow_query.log", "error": "error.log"}
+TLS_VERSIONS = "TLSv1.2,TLSv1.3"  # Trove's mariadb and mysql guests for these versions
 
 
 def quote_ident(name: str) -> str:
@@ -98,6 +101,8 @@ class MariaDBEngine(Engine):
         self.enabled_logs: set[str] = set()
         self.galera: galera.GaleraSettings | None = None
         """Set once the member has joined a Galera cluster; kept for restarts."""
+        self.tls: TlsSettings | None = None
+        """The TLS the server starts with (Trove's guest writes it to my.cnf)."""
         self._pool: ConnectionPool[pymysql.connections.Connection] = ConnectionPool(
             self._open, lambda conn: conn.close())
 
@@ -160,7 +165,65 @@ class MariaDBEngine(Engine):
             argv += galera.argv(self.galera)
         for key, value in sorted(ctx.overrides.items()):
             argv.append(f"--{key.replace('_', '-')}={_sql_value(value).strip(chr(39))}")
+        if self.tls is not None:
+            paths = self.tls_paths()
+            argv += [f"--ssl-cert={paths['certificate']}", f"--ssl-key={paths['private_key']}",
+                     f"--ssl-ca={paths['ca']}", f"--tls-version={TLS_VERSIONS}"]
+            if self.tls.require_secure_transport:
+                argv.append("--require-secure-transport=ON")
         return argv
+
+    # TLS (Trove's mysql_common guest: files in the data directory, my.cnf
+    # overrides, then a restart; accounts get REQUIRE NONE / SSL / X509) ------
+    def tls_paths(self) -> dict[str, Path]:
+        tls_dir = self.ctx.root / "tls"
+        return {"private_key": tls_dir / "server-key.pem",
+                "certificate": tls_dir / "server-cert.pem", "ca": tls_dir / "ca.pem"}
+
+    def enable_tls(self, settings: TlsSettings) -> bool:
+        paths = self.tls_paths()
+        paths["ca"].parent.mkdir(parents=True, exist_ok=True)
+        for key, path in paths.items():
+            if settings.files.get(key):
+                path.write_text(settings.files[key])
+                path.chmod(0o600)
+        self.tls = settings
+        self._set_users_access_mode(settings.mode)
+        return True
+
+    def disable_tls(self) -> bool:
+        # as Trove's guest: accounts keep the REQUIRE clause they had
+        self.tls = None
+        return True
+
+    def tls_status(self) -> tuple[bool, str | None]:
+        values = dict(self.query("SHOW GLOBAL VARIABLES WHERE Variable_name IN "
+                                 "('have_ssl', 'ssl_cert', 'tls_version')"))
+        cert = str(values.get("ssl_cert") or "")
+        if str(values.get("have_ssl")).upper() != "YES" or not cert or \
+                not values.get("tls_version"):
+            return False, None
+        return True, Path(cert).read_text()
+
+    def _set_users_access_mode(self, mode: str) -> None:
+        """Trove's ``set_users_access_mode``: every user account (not the
+        guest's own, root or replication ones) gets the mode's REQUIRE."""
+        if mode not in TLS_MODES:
+            raise EngineError(f"unknown TLS access mode {mode!r}")
+        require = {"basic": "NONE", "enforced": "SSL", "mtls": "X509"}[mode]
+        accounts = [account(name, host) for name, host in self.query(
+            "SELECT User, Host FROM mysql.user WHERE Host != 'localhost'")
+            if name and name not in INTERNAL_USERS and not name.startswith(("slave_", "os_"))]
+        with self.connect() as cur:
+            # Not binlogged: every member gets the call itself (Trove applies an
+            # SSL action to each replica), and a replica's own transactions
+            # would diverge it from its source under gtid_strict_mode.
+            cur.execute("SET SESSION sql_log_bin = 0")
+            try:
+                for name in accounts:
+                    cur.execute(f"ALTER USER {name} REQUIRE {require}")
+            finally:
+                cur.execute("SET SESSION sql_log_bin = 1")
 
     def start(self, *extra: str) -> None:
         self._pool.clear()
@@ -417,7 +480,7 @@ class MariaDBEngine(Engine):
             f"CHANGE MASTER TO MASTER_HOST={quote_str(source.host)}, "
             f"MASTER_PORT={source.port}, MASTER_USER={quote_str(source.user)}, "
             f"MASTER_PASSWORD={quote_str(source.password)}, MASTER_USE_GTID=current_pos, "
-            f"MASTER_CONNECT_RETRY=1",
+            f"MASTER_CONNECT_RETRY=1, {self._master_tls(source)}",
             "START SLAVE")
         self.set_read_only(True)
         deadline = time.monotonic() + 30
@@ -431,6 +494,14 @@ class MariaDBEngine(Engine):
                 raise EngineError(f"replication did not start: {status.get('Last_IO_Error')}")
             time.sleep(0.2)
         raise EngineError(f"replication did not start: {self.slave_status()}")
+
+    def _master_tls(self, source: ReplicationSource) -> str:
+        """As Trove's replication strategies: over TLS when the source serves
+        the certificates this replica got, verifying them where the strategy
+        does (mariadb_gtid; mysql_gtid only asks for TLS)."""
+        if not source.tls or self.tls is None:
+            return "MASTER_SSL=0, MASTER_SSL_VERIFY_SERVER_CERT=0"
+        return f"MASTER_SSL=1, MASTER_SSL_VERIFY_SERVER_CERT={int(source.verify_tls)}"
 
     def slave_status(self) -> dict[str, Any]:
         with self.connect() as cur:

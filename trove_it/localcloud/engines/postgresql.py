@@ -20,10 +20,12 @@ import pg8000.native
 
 from trove_it.localcloud.engines import binaries
 from trove_it.localcloud.engines.base import (
+    TLS_MODES,
     Database,
     Engine,
     EngineError,
     ReplicationSource,
+    TlsSettings,
     User,
 )
 from trove_it.localcloud.engines.connection_pool import ConnectionPool
@@ -50,6 +52,20 @@ local   all             all                                     trust
 host    all             all             0.0.0.0/0               scram-sha-256
 host    replication     all             0.0.0.0/0               scram-sha-256
 """
+# Trove's postgres guest: the key, certificate and CA in the data directory,
+# named relative to it (so a replica's base backup carries them along).
+TLS_FILES = {"private_key": "server.key", "certificate": "server.crt", "ca": "ca.crt"}
+
+
+def hba_rules(tls: bool = False, mtls: bool = False) -> str:
+    """pg_hba.conf as Trove's ``apply_access_rules`` writes it for a mode:
+    ``hostssl`` when TLS is required, certificate authentication (the
+    certificate's CN is the user) for mutual TLS; replication keeps passwords."""
+    host = "hostssl" if tls else "host"
+    method = "cert clientcert=verify-full" if mtls else "scram-sha-256"
+    return (f"local   all             all                                     trust\n"
+            f"{host:<7} all             all             0.0.0.0/0               {method}\n"
+            f"{host:<7} replication     all             0.0.0.0/0               scram-sha-256\n")
 
 
 def quote_ident(name: str) -> str:
@@ -288,6 +304,54 @@ class PostgreSQLEngine(Engine):
     def read_setting(self, name: str) -> str | None:
         rows = self.query("SELECT current_setting(:n, true)", n=name)
         return None if not rows or rows[0][0] is None else str(rows[0][0])
+
+    # TLS (reloaded, never restarted: Trove's postgres guest says so) -------
+    def enable_tls(self, settings: TlsSettings) -> bool:
+        if settings.mode not in TLS_MODES:
+            raise EngineError(f"unknown TLS access mode {settings.mode!r}")
+        for key, name in TLS_FILES.items():
+            if settings.files.get(key):
+                path = self.ctx.data_dir / name
+                path.write_text(settings.files[key])
+                path.chmod(0o600)
+                chown_tree(path, self.ctx.run_as)
+        self._write_hba(hba_rules(tls=settings.mode != "basic", mtls=settings.mode == "mtls"))
+        for key, value in (("ssl", "on"), ("ssl_ca_file", TLS_FILES["ca"]),
+                           ("ssl_cert_file", TLS_FILES["certificate"]),
+                           ("ssl_key_file", TLS_FILES["private_key"])):
+            self.query(f"ALTER SYSTEM SET {key} = {quote_literal(value)}")
+        self.query("SELECT pg_reload_conf()")
+        self._await_setting("ssl", "on")
+        return False
+
+    def disable_tls(self) -> bool:
+        self._write_hba(hba_rules())
+        self.query("ALTER SYSTEM SET ssl = 'off'")
+        self.query("SELECT pg_reload_conf()")
+        self._await_setting("ssl", "off")
+        return False
+
+    def tls_status(self) -> tuple[bool, str | None]:
+        if self.read_setting("ssl") != "on":
+            return False, None
+        return True, (self.ctx.data_dir / TLS_FILES["certificate"]).read_text()
+
+    def _write_hba(self, text: str) -> None:
+        path = self.ctx.data_dir / "pg_hba.conf"
+        path.write_text(text)
+        chown_tree(path, self.ctx.run_as)
+
+    def _await_setting(self, name: str, value: str) -> None:
+        """A reload is asynchronous: wait until new sessions see it (a bad
+        certificate leaves the old value, which is then the error)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            self._pool.clear()
+            if self.read_setting(name) == value:
+                return
+            time.sleep(0.1)
+        raise EngineError(f"postgresql did not apply {name} = {value} on reload; its log says "
+                          f"why (a certificate the server cannot load?)")
 
     # backup ----------------------------------------------------------
     def backup(self, target: Path) -> dict[str, Any]:

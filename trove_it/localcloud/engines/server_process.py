@@ -29,6 +29,9 @@ def chown_tree(path: Path, user: str | None) -> None:
     if not user or os.geteuid() != 0:
         return
     entry = pwd.getpwnam(user)
+    if not path.is_dir():
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+        return
     for root, dirs, files in os.walk(path):
         os.chown(root, entry.pw_uid, entry.pw_gid)
         for name in dirs + files:

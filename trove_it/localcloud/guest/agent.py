@@ -20,13 +20,13 @@ from trove_it.localcloud.drivers.objectstore import ObjectStore, SwiftConnection
 from trove_it.localcloud.engines.base import (
     Database,
     Engine,
-    EngineError,
     NotSupported,
     User,
 )
 from trove_it.localcloud.guest import cluster, conductor, replication, shapes
 from trove_it.localcloud.guest.logs import SYS, USER, GuestLog, log_defs
 from trove_it.localcloud.guest.modules import ModuleStore
+from trove_it.localcloud.guest.tls import GuestTLS
 from trove_it.localcloud.guest.vm import HEALTHY, SHUTDOWN, GuestVM
 
 LOG = logging.getLogger(__name__)
@@ -203,6 +203,17 @@ class GuestAPI:
             self.vm.log("prepare: this datastore has no users; ignored the request")
 
     def _restore(self, engine: Engine, backup_info: dict[str, Any]) -> None:
+        if backup_info.get("storage_driver") == "cinder":
+            # Trove's guest finds a cinder backup's data already on the volume
+            # made from the snapshot (``restore_snapshot``)
+            data = self.vm.host.volume_data_of(self.vm.server_id or "")
+            if data is None:
+                raise RuntimeError(f"backup {backup_info.get('id')} is a volume snapshot, "
+                                   f"but this server's volume was not made from one")
+            engine.restore(*data)
+            self.vm.extra["restored_metadata"] = data[1]
+            self.vm.log(f"restored backup {backup_info.get('id')} from the volume's snapshot")
+            return
         swift, container, name = _swift_for_location(self.vm.host.objects,
                                                       backup_info["location"])
         headers = swift.head_object(container, name)
@@ -461,16 +472,28 @@ class GuestAPI:
 
     def get_replication_snapshot(self, snapshot_info: dict[str, Any] | None = None,
                                  replica_source_config: Any = None) -> dict[str, Any]:
-        return replication.take_snapshot(
+        snapshot = replication.take_snapshot(
             self.vm, self._engine(), snapshot_info or {},
             lambda info: self.run_backup(info, self._swift()), self.get_volume_info())
+        snapshot.update(self._tls().for_replicas())
+        return snapshot
 
     def attach_replication_slave(self, snapshot: dict[str, Any], replica_config: Any = None
                                  ) -> None:
         self._attach_from_snapshot(self._engine(), snapshot)
 
     def _attach_from_snapshot(self, engine: Engine, snapshot: dict[str, Any]) -> None:
-        replication.attach_from_snapshot(self.vm, engine, snapshot)
+        def inherit_tls() -> bool:
+            """Trove's attach_replica: the source's certificates and mode, as at
+            startup; True when the replica then serves TLS."""
+            if "cert_container" not in snapshot or "ssl_mode" not in snapshot:
+                return False
+            if GuestTLS(self.vm, engine).enable(snapshot["ssl_mode"],
+                                                snapshot["cert_container"], startup=True):
+                engine.restart()
+            return True
+
+        replication.attach_from_snapshot(self.vm, engine, snapshot, inherit_tls)
 
     def get_replica_context(self) -> dict[str, Any]:
         return replication.replica_context(self.vm, self._engine())
@@ -588,6 +611,26 @@ class GuestAPI:
         status.set_status(service_status.ServiceStatuses.RESTART_REQUIRED)
         status.save()
 
+    # instance SSL (guest API 1.3) -------------------------------------
+    def _tls(self) -> GuestTLS:
+        return GuestTLS(self.vm, self._engine())
+
+    def ssl_show(self) -> dict[str, Any]:
+        return self._tls().show(self.context)
+
+    def ssl_action(self, mode: str, container: dict[str, str] | None = None,
+                   enable: Any = None, disable: Any = None) -> dict[str, Any]:
+        result, restart = self._tls().action(mode, container, enable, disable)
+        if restart:
+            self._require_restart()
+        return result
+
+    def ssl_rollback(self) -> dict[str, Any]:
+        result, restart = self._tls().rollback()
+        if restart:
+            self._require_restart()
+        return result
+
     # modules ---------------------------------------------------------
     def _modules(self) -> ModuleStore:
         store = self.vm.extra.get("modules")
@@ -662,17 +705,6 @@ class GuestAPI:
         self.vm.phase = "ready"
         self.vm.log("rebuilt the guest; data kept on the volume")
         self.vm.report(HEALTHY)
-
-    # ssl -------------------------------------------------------------
-    def ssl_show(self) -> dict[str, Any]:
-        return {"mode": "off", "certificate": None}
-
-    def ssl_action(self, mode: str, container: Any = None, enable: Any = None,
-                   disable: Any = None) -> dict[str, Any]:
-        raise EngineError("TLS is not offered by the local cloud's engines")
-
-    def ssl_rollback(self) -> dict[str, Any]:
-        raise EngineError("TLS is not offered by the local cloud's engines")
 
 
 def _encode_metadata(metadata: dict[str, Any]) -> str:

@@ -33,3 +33,6 @@ class GuestHost:
     """A server's flavor as nova embeds it in the server, or None."""
     instance_dir: Callable[[str], Path]
     """Where a server's engine keeps its files."""
+    volume_data_of: Callable[[str], tuple[Path, dict[str, Any]] | None] = lambda _: None
+    """The data a server's volume was created with from a snapshot (the file
+    and the engine's metadata for it), or None."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shutil
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trove_it.localcloud.guest.agent import GuestAPI
 from trove_it.localcloud.guest.host import GuestHost
+from trove_it.localcloud.guest.tls import GuestTLS
 from trove_it.localcloud.guest.vm import GuestVM
 
 if TYPE_CHECKING:
@@ -43,6 +45,14 @@ class GuestRegistry:
         instance_id = server.trove_instance_id
         return self._vms.get(instance_id) if instance_id else None
 
+    def capture_server(self, server_id: str, target: Path) -> dict[str, Any]:
+        """A volume snapshot's data: the engine of the guest on that server,
+        dumped to ``target``; returns what the engine needs to load it."""
+        vm = next((v for v in self.all() if v.server_id == server_id), None)
+        if vm is None or vm.engine is None:
+            raise RuntimeError(f"server {server_id} runs no database to snapshot")
+        return vm.engine.backup(target)
+
     def power_cycle(self, server: Server) -> None:
         vm = self.for_server(server)
         if vm is not None:
@@ -70,7 +80,9 @@ class GuestRegistry:
         problems = []
         for instance_id, record in snapshot.items():
             try:
-                self.vm(instance_id).adopt(record)
+                vm = self.vm(instance_id)
+                vm.adopt(record)
+                GuestTLS(vm, vm.ensure_engine()).resume()
             except Exception as exc:  # noqa: BLE001 - one lost guest must not stop the cloud
                 problems.append(f"{instance_id}: {type(exc).__name__}: {exc}")
         return problems

@@ -67,10 +67,15 @@ def _source(info: dict[str, Any], restored: dict[str, Any]) -> ReplicationSource
                              position=position)
 
 
-def attach_from_snapshot(vm: GuestVM, engine: Engine, snapshot: dict[str, Any]) -> None:
-    """Prepare of a new replica: the snapshot was restored; now follow its source."""
+def attach_from_snapshot(vm: GuestVM, engine: Engine, snapshot: dict[str, Any],
+                         inherit_tls: Callable[[], bool] = lambda: False) -> None:
+    """Prepare of a new replica: the snapshot was restored; take the source's
+    TLS (``inherit_tls``, after the data, which on PostgreSQL replaces the
+    configuration) and follow the source, over TLS when it serves it."""
     source = _source(snapshot, vm.extra.get("restored_metadata") or {})
     engine.seed_from(source, None, vm.extra.get("restored_metadata") or {})
+    source.tls = inherit_tls()
+    source.verify_tls = source.tls and "mariadb" in _strategy(vm.manager).lower()
     engine.follow(source)
     vm.extra["source"] = f"{source.host}:{source.port}"
     vm.log(f"replicating from {source.host}:{source.port}")

@@ -94,8 +94,10 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         # Isolation plugs the user port into the database's container: with
         # a management network the database listens on the tenant port only.
         f"network_isolation = {profile.management_network}",
-        # No routers here (a provider network, as Trove's option help says).
-        "enable_access_check = False",
+        # The tenant subnet has a router (drivers/network), so Trove's access
+        # check runs as on a devstack; public instances get floating IPs here.
+        "enable_access_check = True",
+        f"public_network_id = {plan.public_network_id}",
         "",
         "[service_credentials]",
         f"auth_url = {settings.auth_url}",
@@ -133,6 +135,7 @@ use = call:trove.common.wsgi:versioned_urlmap
 /volume: volume
 /image: image
 /object-store: objectstore
+/key-manager: keymanager
 /_trove_it: control
 
 [app:versions]
@@ -194,6 +197,9 @@ paste.app_factory = trove_it.localcloud.endpoints.image:app_factory
 
 [app:objectstore]
 paste.app_factory = trove_it.localcloud.endpoints.objectstore:app_factory
+
+[app:keymanager]
+paste.app_factory = trove_it.localcloud.endpoints.key_manager:app_factory
 
 [app:control]
 paste.app_factory = trove_it.localcloud.endpoints.control:app_factory

@@ -45,6 +45,17 @@ def _child_setup(death_signal: int, user: str | None, new_session: bool
     return setup
 
 
+def user_env(user: str | None, env: dict[str, str] | None) -> dict[str, str] | None:
+    """The environment a child run as ``user`` gets, as runuser gives it: that
+    user's HOME (libpq, for one, reads ~/.postgresql/ there; root's home is
+    not readable to it) and names."""
+    if not user:
+        return env
+    home = pwd.getpwnam(user).pw_dir
+    return {**(env if env is not None else os.environ), "HOME": home, "USER": user,
+            "LOGNAME": user}
+
+
 def spawn(argv: Sequence[str], *, log: Path, pidfile: Path | None = None,
           user: str | None = None, cwd: Path | None = None,
           env: dict[str, str] | None = None, death_signal: int = signal.SIGKILL,
@@ -54,7 +65,7 @@ def spawn(argv: Sequence[str], *, log: Path, pidfile: Path | None = None,
     with log.open("ab") as out:
         proc = subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            cwd=str(cwd) if cwd else None, env=env, close_fds=True,
+            cwd=str(cwd) if cwd else None, env=user_env(user, env), close_fds=True,
             preexec_fn=_child_setup(death_signal, user, new_session))
     if pidfile is not None:
         pidfile.write_text(f"{proc.pid}\n")
@@ -139,5 +150,5 @@ def run(argv: Sequence[str], *, user: str | None = None, timeout: float = 120.0,
     """Run a short command to completion, as ``user`` when given."""
     preexec = _child_setup(signal.SIGKILL, user, new_session=False) if user else None
     return subprocess.run(list(argv), input=input_data, capture_output=True, timeout=timeout,
-                          env=env, cwd=str(cwd) if cwd else None, preexec_fn=preexec,
-                          check=False)
+                          env=user_env(user, env), cwd=str(cwd) if cwd else None,
+                          preexec_fn=preexec, check=False)

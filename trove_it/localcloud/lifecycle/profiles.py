@@ -100,3 +100,22 @@ class NetworkPlan:
     @property
     def management_cidr(self) -> str:
         return str(list(ipaddress.ip_network(self.cidr).subnets(1))[1])
+
+    @property
+    def public_network_id(self) -> str:
+        return self._id("public-net")
+
+    @property
+    def public_subnet_id(self) -> str:
+        return self._id("public-subnet")
+
+    @property
+    def router_id(self) -> str:
+        return self._id("router")
+
+    @property
+    def public_cidr(self) -> str:
+        """The external network's floating range: the range's last /24, which
+        the tenant and management pools leave alone."""
+        net = ipaddress.ip_network(self.cidr)
+        return str(list(net.subnets(new_prefix=max(net.prefixlen, 24)))[-1])
