@@ -87,6 +87,7 @@ def test_floating_ip_forwards_the_open_ports(neutron: NeutronClient) -> None:
         address = fip["floating_ip_address"]
         assert address.startswith("127.94.255.") and fip["fixed_ip_address"] == fixed
         assert neutron.list_floatingips(port_id=port["id"])["floatingips"] == [fip]
+        assert neutron._driver.relay.forwarded(address) == [3306]
         assert _round_trip(address, 3306) == b"PING"
         # a port its security groups do not open is not forwarded
         with pytest.raises(OSError):

@@ -56,8 +56,11 @@ def built(production_cloud: CloudDescriptor, accounts: dict[str, CloudClients]) 
 
 
 def test_both_networks_are_offered(accounts: dict[str, CloudClients]) -> None:
-    names = {n.name for n in accounts["member"].conn.network.networks()}
-    assert names == {"trove-it-private", "trove-it-management"}
+    networks = {n.name: n for n in accounts["member"].conn.network.networks()}
+    # and, as on a devstack, the external network the router's gateway is on
+    assert set(networks) == {"trove-it-private", "trove-it-management", "trove-it-public"}
+    assert networks["trove-it-public"].is_router_external
+    assert not networks["trove-it-private"].is_router_external
 
 
 def test_the_database_listens_on_the_tenant_address_only(

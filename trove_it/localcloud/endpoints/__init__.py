@@ -1,8 +1,9 @@
 """HTTP endpoints served beside Trove's API on the cloud's one port.
 
 Each is a paste app mounted in the server's ``versioned_urlmap``: identity
-(a small keystone v3), compute (nova flavors, servers, zones), network (a
-read-only neutron: networks, subnets and ports), volume (a read-only cinder:
-volumes and types), image (glance v2), object store
-(swift) and ``/_trove_it`` (fault injection, guest logs).
+(keystone v3 with its admin API), compute (nova flavors, servers, zones),
+network (neutron: networks, subnets, the router, ports, floating IPs,
+security groups), volume (cinder volumes, types), image (glance v2), object
+store (swift), key manager (Barbican v1 secrets and consumers) and
+``/_trove_it`` (fault injection, guest logs).
 """

@@ -1,4 +1,4 @@
-"""A read-only Cinder v3 endpoint: volumes and volume types.
+"""A read-only Cinder v3 endpoint: volumes, snapshots and volume types.
 
 What an admin (and a scenario checking an instance's storage) reads with
 ``openstack volume show``: a server booted from a volume shows no image in
@@ -45,6 +45,28 @@ def _show_volume(request: webob.Request, project_id: str, volume_id: str) -> web
     raise NotFound(f"Volume {volume_id} could not be found.")
 
 
+def _visible_snapshots(account: Account) -> list[Any]:
+    snapshots = runtime.get().volumes.snapshots.snapshots.values()
+    return [s for s in list(snapshots) if account.is_admin or s.project_id == account.project_id]
+
+
+def _list_snapshots(request: webob.Request, project_id: str, detail: str | None = None
+                    ) -> webob.Response:
+    snapshots = [s.to_dict() for s in _visible_snapshots(_account(request))]
+    if not detail:
+        snapshots = [{k: s[k] for k in ("id", "name", "volume_id", "status", "size")}
+                     for s in snapshots]
+    return json_response({"snapshots": snapshots})
+
+
+def _show_snapshot(request: webob.Request, project_id: str, snapshot_id: str
+                   ) -> webob.Response:
+    for snapshot in _visible_snapshots(_account(request)):
+        if snapshot.id == snapshot_id:
+            return json_response({"snapshot": snapshot.to_dict()})
+    raise NotFound(f"Snapshot {snapshot_id} could not be found.")
+
+
 def _list_types(request: webob.Request, project_id: str) -> webob.Response:
     _account(request)
     types = runtime.get().volumes.types.values()
@@ -56,5 +78,7 @@ def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
     router = Router()
     router.add("GET", f"{project}/volumes(?P<detail>/detail)?", _list_volumes)
     router.add("GET", f"{project}/volumes/(?P<volume_id>[^/]+)", _show_volume)
+    router.add("GET", f"{project}/snapshots(?P<detail>/detail)?", _list_snapshots)
+    router.add("GET", f"{project}/snapshots/(?P<snapshot_id>[^/]+)", _show_snapshot)
     router.add("GET", f"{project}/types", _list_types)
     return router
