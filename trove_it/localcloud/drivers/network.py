@@ -34,7 +34,6 @@ PUBLIC_NAME = "trove-it-public"
 ROUTER_NAME = "trove-it-router"
 ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
-FLOATING_IP = "network:floatingip"
 
 
 def _uuid() -> str:
