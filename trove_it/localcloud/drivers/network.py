@@ -36,7 +36,8 @@ ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
 
 
-def _uuid() -> str:
+def new_id() -> str:
+    """A neutron resource id."""
     return str(uuid.uuid4())
 
 
@@ -199,7 +200,7 @@ class NetworkDriver:
             address = ip_address
         else:
             address = net.pool.allocate()
-        port_id = _uuid()
+        port_id = new_id()
         mac = "fa:16:3e:" + ":".join(f"{b:02x}" for b in uuid.uuid4().bytes[:3])
         port = {
             "id": port_id, "name": name, "network_id": net.network_id,
@@ -250,7 +251,7 @@ class NetworkDriver:
             raise neutron_exc.BadRequest(
                 message=f"Network {network_id} is not a valid external network.")
         address = self.public.pool.allocate()
-        fip: dict[str, Any] = {"id": _uuid(), "floating_ip_address": address,
+        fip: dict[str, Any] = {"id": new_id(), "floating_ip_address": address,
                "floating_network_id": self.public.network_id, "router_id": None,
                "port_id": None, "fixed_ip_address": None, "status": "DOWN",
                "tenant_id": project_id, "project_id": project_id, "description": "",

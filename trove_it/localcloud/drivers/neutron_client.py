@@ -4,16 +4,11 @@ answers tempest and the SDK from the same filters."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from neutronclient.common import exceptions as neutron_exc
 
-from trove_it.localcloud.drivers.network import NetworkDriver
-
-
-def _uuid() -> str:
-    return str(uuid.uuid4())
+from trove_it.localcloud.drivers.network import NetworkDriver, new_id
 
 
 def _fixed_ips_match(port: dict[str, Any], wanted: Any) -> bool:
@@ -144,7 +139,7 @@ class NeutronClient:
     # security groups
     def create_security_group(self, body: dict[str, Any]) -> dict[str, Any]:
         spec = body.get("security_group", {})
-        group = {"id": _uuid(), "name": spec.get("name", ""),
+        group = {"id": new_id(), "name": spec.get("name", ""),
                  "description": spec.get("description", ""), "tenant_id": self._project_id,
                  "project_id": self._project_id, "security_group_rules": []}
         self._driver.security_groups[group["id"]] = group
@@ -171,7 +166,7 @@ class NeutronClient:
         spec = dict(body.get("security_group_rule", {}))
         group_id = str(spec.get("security_group_id") or "")
         group = self.show_security_group(group_id)["security_group"]
-        rule = {"id": _uuid(), "tenant_id": self._project_id, "project_id": self._project_id,
+        rule = {"id": new_id(), "tenant_id": self._project_id, "project_id": self._project_id,
                 **spec}
         self._driver.security_group_rules[rule["id"]] = rule
         group["security_group_rules"].append(rule)

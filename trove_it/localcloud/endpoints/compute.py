@@ -15,7 +15,7 @@ from novaclient import exceptions as nova_exc
 from trove_it.localcloud import runtime
 from trove_it.localcloud.drivers.compute import Flavor, Server
 from trove_it.localcloud.endpoints import compute_views as views
-from trove_it.localcloud.endpoints.keystone import required_account
+from trove_it.localcloud.endpoints.callers import required_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
     Conflict,

@@ -14,7 +14,7 @@ from typing import Any
 import webob
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.endpoints.keystone import required_account
+from trove_it.localcloud.endpoints.callers import required_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
     Forbidden,

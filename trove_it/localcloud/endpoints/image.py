@@ -11,7 +11,7 @@ import webob
 from glanceclient import exc as glance_exc
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.endpoints.keystone import required_account
+from trove_it.localcloud.endpoints.callers import required_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
     Conflict,

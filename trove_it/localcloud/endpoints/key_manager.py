@@ -19,7 +19,7 @@ import webob
 
 from trove_it.localcloud import runtime
 from trove_it.localcloud.drivers.secret_store import Secret, SecretStore
-from trove_it.localcloud.endpoints.keystone import required_account
+from trove_it.localcloud.endpoints.callers import required_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
     NotFound,

@@ -20,6 +20,7 @@ import webob.dec
 from trove_it.localcloud import runtime
 from trove_it.localcloud.directory import DirectoryError
 from trove_it.localcloud.endpoints import keystone_admin
+from trove_it.localcloud.endpoints.callers import authenticated_account, required_account
 from trove_it.localcloud.endpoints.tokens import Token
 from trove_it.localcloud.endpoints.wsgi_json import (
     NotFound,
@@ -172,20 +173,6 @@ def identity_app_factory(global_config: dict[str, Any], **local_config: Any) -> 
     router.add("DELETE", "/v3/auth/tokens", _revoke)
     keystone_admin.add_routes(router)
     return router
-
-
-def authenticated_account(request: webob.Request) -> Account | None:
-    """For the local endpoints: the account behind the request's token."""
-    token = runtime.get().tokens.validate(request.headers.get("X-Auth-Token"))
-    return token.account if token else None
-
-
-def required_account(request: webob.Request) -> Account:
-    """The request's account, or 401 as keystone answers a missing token."""
-    account = authenticated_account(request)
-    if account is None:
-        raise Unauthorized("The request you have made requires authentication.")
-    return account
 
 
 class TokenFilter:

@@ -23,11 +23,11 @@ from trove_it.localcloud.directory import (
     role_id,
     role_name,
 )
+from trove_it.localcloud.endpoints.callers import required_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     Forbidden,
     HttpError,
     Router,
-    Unauthorized,
     json_response,
     request_json,
 )
@@ -40,15 +40,8 @@ class _Status(HttpError):
         self.status = error.status
 
 
-def _caller(request: webob.Request) -> Account:
-    token = runtime.get().tokens.validate(request.headers.get("X-Auth-Token"))
-    if token is None:
-        raise Unauthorized("The request you have made requires authentication.")
-    return token.account
-
-
 def _admin(request: webob.Request) -> Account:
-    account = _caller(request)
+    account = required_account(request)
     if not account.is_admin:
         raise Forbidden("You are not authorized to perform the requested action.")
     return account
@@ -96,25 +89,25 @@ def _directory_call(call: Any, *args: Any, **kwargs: Any) -> Any:
 
 # domains and roles: fixed -------------------------------------------------
 def _domains(request: webob.Request) -> webob.Response:
-    _caller(request)
+    required_account(request)
     return json_response({"domains": _by_name([_domain_ref()], request)})
 
 
 def _domain(request: webob.Request, ref: str) -> webob.Response:
-    _caller(request)
+    required_account(request)
     if ref not in (DOMAIN, DOMAIN_NAME):
         raise _Status(DirectoryError(404, f"Could not find domain: {ref}."))
     return json_response({"domain": _domain_ref()})
 
 
 def _roles(request: webob.Request) -> webob.Response:
-    _caller(request)
+    required_account(request)
     return json_response({"roles": _by_name([_role_ref(n) for n in ROLE_NAMES], request)})
 
 
 # projects -------------------------------------------------------------------
 def _projects(request: webob.Request) -> webob.Response:
-    account = _caller(request)
+    account = required_account(request)
     directory = runtime.get().directory
     refs = [_project_ref(p) for p in list(directory.projects.values())
             if account.is_admin or p.id == account.project_id]
@@ -122,7 +115,7 @@ def _projects(request: webob.Request) -> webob.Response:
 
 
 def _project(request: webob.Request, ref: str) -> webob.Response:
-    account = _caller(request)
+    account = required_account(request)
     project = runtime.get().directory.project(ref)
     if project is None or not (account.is_admin or project.id == account.project_id):
         raise _Status(DirectoryError(404, f"Could not find project: {ref}."))
@@ -145,7 +138,7 @@ def _delete_project(request: webob.Request, ref: str) -> webob.Response:
 
 # users ------------------------------------------------------------------------
 def _users(request: webob.Request) -> webob.Response:
-    account = _caller(request)
+    account = required_account(request)
     directory = runtime.get().directory
     refs = [_user_ref(u) for u in list(directory.users.values())
             if account.is_admin or u.id == account.user_id]
@@ -153,7 +146,7 @@ def _users(request: webob.Request) -> webob.Response:
 
 
 def _user(request: webob.Request, ref: str) -> webob.Response:
-    account = _caller(request)
+    account = required_account(request)
     user = runtime.get().directory.user(ref)
     if user is None or not (account.is_admin or user.id == account.user_id):
         raise _Status(DirectoryError(404, f"Could not find user: {ref}."))

@@ -11,6 +11,7 @@ filter semantics are the dict client's (``drivers/neutron_client``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import webob
@@ -18,7 +19,7 @@ from neutronclient.common import exceptions as neutron_exc
 
 from trove_it.localcloud import runtime
 from trove_it.localcloud.drivers.neutron_client import NeutronClient, matches
-from trove_it.localcloud.endpoints.keystone import required_account
+from trove_it.localcloud.endpoints.callers import required_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     BadRequest,
     Conflict,
@@ -103,28 +104,47 @@ def _show_subnet(request: webob.Request, ident: str) -> webob.Response:
 
 
 def _show_router(request: webob.Request, ident: str) -> webob.Response:
-    client, account = _client(request)
+    _, account = _client(request)
     router = runtime.get().network.routers.get(ident)
     if router is None:
         raise NotFound(f"Router {ident} could not be found")
     return json_response({"router": _owned(account, router, "Router", ident)})
 
 
-# ports ----------------------------------------------------------------------------
-def _show_port(request: webob.Request, ident: str) -> webob.Response:
-    client, account = _client(request)
-    port = _neutron_call(lambda: client.show_port(ident))["port"]
-    return json_response({"port": _owned(account, port, "Port", ident)})
+# project-owned resources: ports, floating IPs, security groups --------------------
+@dataclass(frozen=True)
+class _Owned:
+    """A resource a project owns: its body key, its name in messages, and the
+    dict client's calls that show and delete one."""
+
+    key: str
+    what: str
+    show: Callable[[NeutronClient, str], dict[str, Any]]
+    delete: Callable[[NeutronClient, str], None]
+
+    def fetch(self, request: webob.Request, ident: str) -> tuple[NeutronClient, dict[str, Any]]:
+        """The caller's client and the resource, 404 when it is not theirs to see."""
+        client, account = _client(request)
+        item = _neutron_call(lambda: self.show(client, ident))[self.key]
+        return client, _owned(account, item, self.what, ident)
+
+    def show_handler(self, request: webob.Request, ident: str) -> webob.Response:
+        return json_response({self.key: self.fetch(request, ident)[1]})
+
+    def delete_handler(self, request: webob.Request, ident: str) -> webob.Response:
+        client, _ = self.fetch(request, ident)
+        _neutron_call(lambda: self.delete(client, ident))
+        return webob.Response(status=204)
 
 
-def _delete_port(request: webob.Request, ident: str) -> webob.Response:
-    client, account = _client(request)
-    _owned(account, _neutron_call(lambda: client.show_port(ident))["port"], "Port", ident)
-    _neutron_call(lambda: client.delete_port(ident))
-    return webob.Response(status=204)
+PORTS = _Owned("port", "Port", NeutronClient.show_port, NeutronClient.delete_port)
+FLOATING_IPS = _Owned("floatingip", "Floating IP", NeutronClient.show_floatingip,
+                      NeutronClient.delete_floatingip)
+SECURITY_GROUPS = _Owned("security_group", "Security group",
+                         NeutronClient.show_security_group,
+                         NeutronClient.delete_security_group)
 
 
-# floating IPs ---------------------------------------------------------------------
 def _create_fip(request: webob.Request) -> webob.Response:
     client, account = _client(request)
     spec = dict(request_json(request).get("floatingip") or {})
@@ -132,47 +152,15 @@ def _create_fip(request: webob.Request) -> webob.Response:
         spec.pop("project_id", None)
         spec.pop("tenant_id", None)
     if spec.get("port_id"):
-        port = _neutron_call(lambda: client.show_port(spec["port_id"]))["port"]
-        _owned(account, port, "Port", spec["port_id"])
+        PORTS.fetch(request, spec["port_id"])
     body = _neutron_call(lambda: client.create_floatingip({"floatingip": spec}))
     return json_response(body, status=201)
 
 
-def _show_fip(request: webob.Request, ident: str) -> webob.Response:
-    client, account = _client(request)
-    fip = _neutron_call(lambda: client.show_floatingip(ident))["floatingip"]
-    return json_response({"floatingip": _owned(account, fip, "Floating IP", ident)})
-
-
 def _update_fip(request: webob.Request, ident: str) -> webob.Response:
-    client, account = _client(request)
-    _owned(account, _neutron_call(lambda: client.show_floatingip(ident))["floatingip"],
-           "Floating IP", ident)
+    client, _ = FLOATING_IPS.fetch(request, ident)
     body = request_json(request)
     return json_response(_neutron_call(lambda: client.update_floatingip(ident, body)))
-
-
-def _delete_fip(request: webob.Request, ident: str) -> webob.Response:
-    client, account = _client(request)
-    _owned(account, _neutron_call(lambda: client.show_floatingip(ident))["floatingip"],
-           "Floating IP", ident)
-    _neutron_call(lambda: client.delete_floatingip(ident))
-    return webob.Response(status=204)
-
-
-# security groups ------------------------------------------------------------------
-def _show_group(request: webob.Request, ident: str) -> webob.Response:
-    client, account = _client(request)
-    group = _neutron_call(lambda: client.show_security_group(ident))["security_group"]
-    return json_response({"security_group": _owned(account, group, "Security group", ident)})
-
-
-def _delete_group(request: webob.Request, ident: str) -> webob.Response:
-    client, account = _client(request)
-    _owned(account, _neutron_call(lambda: client.show_security_group(ident))["security_group"],
-           "Security group", ident)
-    _neutron_call(lambda: client.delete_security_group(ident))
-    return webob.Response(status=204)
 
 
 # extensions and versions ------------------------------------------------------------
@@ -214,18 +202,18 @@ def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
         "routers", lambda c: c.list_routers()["routers"]))
     router.add("GET", f"/v2.0/routers/{ident}", _show_router)
     router.add("GET", "/v2.0/ports", _listing("ports", lambda c: c.list_ports()["ports"]))
-    router.add("GET", f"/v2.0/ports/{ident}", _show_port)
-    router.add("DELETE", f"/v2.0/ports/{ident}", _delete_port)
+    router.add("GET", f"/v2.0/ports/{ident}", PORTS.show_handler)
+    router.add("DELETE", f"/v2.0/ports/{ident}", PORTS.delete_handler)
     router.add("GET", "/v2.0/floatingips", _listing(
         "floatingips", lambda c: c.list_floatingips()["floatingips"]))
     router.add("POST", "/v2.0/floatingips", _create_fip)
-    router.add("GET", f"/v2.0/floatingips/{ident}", _show_fip)
+    router.add("GET", f"/v2.0/floatingips/{ident}", FLOATING_IPS.show_handler)
     router.add("PUT", f"/v2.0/floatingips/{ident}", _update_fip)
-    router.add("DELETE", f"/v2.0/floatingips/{ident}", _delete_fip)
+    router.add("DELETE", f"/v2.0/floatingips/{ident}", FLOATING_IPS.delete_handler)
     router.add("GET", "/v2.0/security-groups", _listing(
         "security_groups", lambda c: c.list_security_groups()["security_groups"]))
-    router.add("GET", f"/v2.0/security-groups/{ident}", _show_group)
-    router.add("DELETE", f"/v2.0/security-groups/{ident}", _delete_group)
+    router.add("GET", f"/v2.0/security-groups/{ident}", SECURITY_GROUPS.show_handler)
+    router.add("DELETE", f"/v2.0/security-groups/{ident}", SECURITY_GROUPS.delete_handler)
     router.add("GET", "/v2.0/security-group-rules", _listing(
         "security_group_rules", lambda c: c.list_security_group_rules()["security_group_rules"]))
     return router

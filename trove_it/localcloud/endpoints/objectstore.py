@@ -14,7 +14,7 @@ from swiftclient import exceptions as swift_exc
 
 from trove_it.localcloud import runtime
 from trove_it.localcloud.drivers.objectstore import account_for
-from trove_it.localcloud.endpoints.keystone import authenticated_account
+from trove_it.localcloud.endpoints.callers import authenticated_account
 from trove_it.localcloud.endpoints.wsgi_json import (
     Forbidden,
     HttpError,

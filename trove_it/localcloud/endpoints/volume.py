@@ -13,7 +13,7 @@ from typing import Any
 import webob
 
 from trove_it.localcloud import runtime
-from trove_it.localcloud.endpoints.keystone import required_account
+from trove_it.localcloud.endpoints.callers import required_account
 from trove_it.localcloud.endpoints.wsgi_json import NotFound, Router, json_response
 from trove_it.localcloud.identity import Account
 
