@@ -43,6 +43,7 @@ class TempestRun:
     keep: bool = False
     full: bool = True
     expected: Path = EXPECTED
+    harness: tuple[str, ...] = ("mysql",)
     out: TextIO = sys.stdout
 
     def run(self) -> int:
@@ -70,7 +71,8 @@ class TempestRun:
             leaks = self._leaks(cloud, name)
             for leak in leaks:
                 self._say(f"LEAK: {leak}")
-            return 0 if verdict.ok and not leaks else 1
+            harness_ok = self._harness(name, workspace) if self.harness else True
+            return 0 if verdict.ok and not leaks and harness_ok else 1
         except KeyboardInterrupt:
             self._say("tempest-run: interrupted")
             return 130
@@ -174,6 +176,28 @@ class TempestRun:
                       if p.name not in ("admin", "demo", "alt_demo")]
         return leaks
 
+    def _harness(self, name: str, workspace: Path) -> bool:
+        """The harness's own scenario suite on the cloud the plugin just used:
+        what made the plugin pass must not break what the harness checks."""
+        argv = [sys.executable, "-m", "pytest", f"--datastore={','.join(self.harness)}",
+                f"--local-cloud={name}", "-p", "no:cacheprovider"]
+        self._say(f"tempest-run: the harness's scenarios on the same cloud: "
+                  f"pytest {' '.join(argv[3:])}")
+        log = workspace / "harness.log"
+        started = time.monotonic()
+        with log.open("w") as handle:
+            code = subprocess.run(argv, cwd=REPO_ROOT, stdout=handle,
+                                  stderr=subprocess.STDOUT, check=False).returncode
+        lines = log.read_text(errors="replace").strip().splitlines()
+        summary = lines[-1] if lines else "(no output)"
+        self._say(f"tempest-run: harness {summary.strip('= ')} "
+                  f"({time.monotonic() - started:.0f} s)")
+        if code != 0:
+            self._say("HARNESS FAILED on the plugin's cloud; its last lines:")
+            for line in lines[-30:]:
+                self._say("  " + line)
+        return code == 0
+
     def _finish(self, cloud: LocalCloud, workspace: Path, started: float) -> None:
         if self.keep:
             self._say(f"kept: cloud {cloud.name} ('trove-it cloud down --name {cloud.name}' "
@@ -198,15 +222,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--default-config", action="store_true",
                         help="the plugin's default configuration, which skips 18 tests "
                              "(upgrade, rebuild, full replication); by default every test runs")
+    parser.add_argument("--harness-datastores", default="mysql",
+                        help="after the plugin, run the harness's scenario suite for these "
+                             "datastores on the same cloud ('' skips it)")
     args = parser.parse_args(argv)
     datastores = tuple(d for d in args.datastores.split(",") if d)
+    harness = tuple(d for d in args.harness_datastores.split(",") if d)
     unknown = set(datastores) - set(tempest_config.DATASTORES)
     try:
         if unknown:
             raise UserError(f"--datastores: the plugin tests {', '.join(tempest_config.DATASTORES)}"
                             f", not {', '.join(sorted(unknown))}")
         return TempestRun(args.tempest_venv, datastores, args.regex, args.concurrency,
-                          args.keep, full=not args.default_config).run()
+                          args.keep, full=not args.default_config, harness=harness).run()
     except UserError as exc:
         print(f"trove-it: {exc}", file=sys.stderr)
         return 2

@@ -72,16 +72,37 @@ class RedisClusterProbe(RedisProbe):
                             decode_responses=True)
 
     def ready(self) -> bool:
-        """This member sees the cluster as ok (every slot served, peers known)."""
+        """Every member this one knows sees the cluster as ok. Gossip reaches the
+        members one by one after Trove's task ends, and a member that has not yet
+        learnt every slot's owner answers CLUSTERDOWN for the keys it is sent."""
         try:
-            info = str(super().client().execute_command("CLUSTER", "INFO"))
-        except Exception:  # noqa: BLE001 - not answering yet
+            peers = _cluster_peers(str(super().client().execute_command("CLUSTER", "NODES")))
+            return bool(peers) and all(self._member_ok(host, port) for host, port in peers)
+        except Exception:  # noqa: BLE001 - a member not answering yet
             return False
-        return "cluster_state:ok" in info
+
+    def _member_ok(self, host: str, port: int) -> bool:
+        member = RedisProbe(host, port, self.credentials).client()
+        return "cluster_state:ok" in str(member.execute_command("CLUSTER", "INFO"))
 
     def _values(self, client: Any, keys: list[str]) -> list[Any]:
         """Keys of one data set live in many hash slots: one read per slot."""
         return list(client.mget_nonatomic(keys))
+
+
+def _cluster_peers(nodes: str) -> list[tuple[str, int]]:
+    """The address of each member in a ``CLUSTER NODES`` answer, failed ones
+    included (they make the cluster not ready): ``id host:port@bus flags ...``."""
+    peers = []
+    for line in nodes.splitlines():
+        fields = line.split()
+        if len(fields) < 3 or "noaddr" in fields[2].split(","):
+            continue
+        address = fields[1].split("@", 1)[0].split(",", 1)[0]
+        host, _, port = address.rpartition(":")
+        if host and port.isdigit():
+            peers.append((host, int(port)))
+    return peers
 
 
 class MongoProbe(Probe):

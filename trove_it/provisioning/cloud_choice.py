@@ -43,7 +43,10 @@ def _shared(desc: CloudDescriptor | None) -> bool:
 
 
 def _owned_by_other_run(desc: CloudDescriptor | None) -> int | None:
-    if desc is None or desc.owner_pid is None or desc.owner_pid == os.getpid():
+    """The pid of the live run that owns this cloud, unless that is this process
+    or its parent: a run that started the cloud may run pytest on it (as
+    ``tempest_run`` does after the plugin), and stops it itself afterwards."""
+    if desc is None or desc.owner_pid in (None, os.getpid(), os.getppid()):
         return None
     if processes.alive(desc.owner_pid) and processes.alive(desc.pid):
         return desc.owner_pid

@@ -66,6 +66,14 @@ def test_another_runs_cloud_is_not_taken(state_root: Path, other_process: int) -
         cloud_choice.choose(_settings(run_id="abc123", local_cloud="trove-it-local"))
 
 
+def test_a_run_may_take_the_cloud_its_parent_owns(state_root: Path,
+                                                  other_process: int) -> None:
+    """tempest_run owns its cloud and runs the scenario suite on it as a child."""
+    _pretend_running(state_root, "trove-it-tempest", owner=os.getppid(), server=other_process)
+    settings = cloud_choice.choose(_settings(run_id="abc123", local_cloud="trove-it-tempest"))
+    assert settings.local_cloud == "trove-it-tempest"
+
+
 def test_orphans_of_dead_runs_are_swept_and_shared_clouds_kept(state_root: Path) -> None:
     dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True, check=True).stdout)

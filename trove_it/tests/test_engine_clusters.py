@@ -17,6 +17,8 @@ import pytest
 
 from trove_it.localcloud.engines.base import Engine, EngineContext, EngineError
 from trove_it.localcloud.engines.host import engine_templates, unprivileged_user
+from trove_it.probes.base import DATA_SETS, Credentials
+from trove_it.probes.nosql import RedisClusterProbe
 from trove_it.tests.conftest import require_engine
 
 GALERA_ADDRESSES = ("127.94.0.1", "127.94.0.2", "127.94.0.3")
@@ -121,13 +123,20 @@ def test_redis_cluster_covers_every_slot(engine_root: Path) -> None:
             member.start()
         for member in members[1:]:
             member.cluster_meet(members[0].ctx.address, members[0].port)
+        probe = RedisClusterProbe(members[0].ctx.address, members[0].port,
+                                  Credentials(None, None))
+        assert not probe.ready(), "ready for data before any slot is served"
         # Three ranges, whole numbers as the guest receives them for an even split
         # (Trove's task manager divides with '/', so they arrive as floats).
         for member, (first, last) in zip(members, ((0.0, 5460.0), (5461.0, 10922.0),
                                                    (10923.0, 16383.0)), strict=True):
             cluster.add_slots(vm, member, first, last)
-        _until("every member to see the cluster ok", lambda: all(
-            m.cluster_info().get("cluster_state") == "ok" for m in members))
+        # The probe's readiness is what the clusters scenario waits on before it
+        # writes: it must mean every member, not just the one it asks.
+        _until("the probe to find the cluster ready", probe.ready)
+        assert [m.cluster_info().get("cluster_state") for m in members] == ["ok"] * 3
+        probe.add(DATA_SETS["tiny"])
+        probe.verify(DATA_SETS["tiny"])
         info = members[2].cluster_info()
         assert (info["cluster_slots_assigned"], info["cluster_slots_ok"]) == \
             (str(CLUSTER_SLOTS), str(CLUSTER_SLOTS))
@@ -136,6 +145,17 @@ def test_redis_cluster_covers_every_slot(engine_root: Path) -> None:
     finally:
         for member in members:
             member.destroy()
+
+
+def test_cluster_peers_are_read_from_cluster_nodes() -> None:
+    """Redis 7 writes ``host:port@bus[,hostname]``; a member without an
+    address yet (``noaddr``) is not one to ask."""
+    from trove_it.probes.nosql import _cluster_peers
+
+    nodes = ("a1 127.94.1.1:6379@16379 myself,master - 0 0 1 connected 0-5460\n"
+             "b2 127.94.1.2:6379@16379,member-b master - 0 1 2 connected 5461-10922\n"
+             "c3 :0@0 master,noaddr - 0 0 0 disconnected\n")
+    assert _cluster_peers(nodes) == [("127.94.1.1", 6379), ("127.94.1.2", 6379)]
 
 
 def test_slot_ranges_must_be_whole() -> None:
