@@ -29,6 +29,7 @@ from trove_it.errors import UserError
 from trove_it.localcloud.datastores import LOCAL_IMAGE_ID, SERVED
 from trove_it.localcloud.identity import cloud_names
 from trove_it.localcloud.lifecycle.launcher import REPO_ROOT, CloudError, LocalCloud
+from trove_it.provisioning.cloud_choice import LENDER_ENV
 
 EXPECTED = REPO_ROOT / "tools" / "tempest_expected_failures.yaml"
 SEED_PROJECTS = 3  # admin, demo, alt_demo (localcloud.identity)
@@ -185,8 +186,9 @@ class TempestRun:
                   f"pytest {' '.join(argv[3:])}")
         log = workspace / "harness.log"
         started = time.monotonic()
+        lend = {**os.environ, LENDER_ENV: str(os.getpid())}
         with log.open("w") as handle:
-            code = subprocess.run(argv, cwd=REPO_ROOT, stdout=handle,
+            code = subprocess.run(argv, cwd=REPO_ROOT, stdout=handle, env=lend,
                                   stderr=subprocess.STDOUT, check=False).returncode
         lines = log.read_text(errors="replace").strip().splitlines()
         summary = lines[-1] if lines else "(no output)"

@@ -42,11 +42,21 @@ def _shared(desc: CloudDescriptor | None) -> bool:
     return bool(desc and desc.owner_pid is None and processes.alive(desc.pid))
 
 
+# Set by a run that owns a local cloud (its pid) for a pytest it starts on that
+# cloud, as tempest_run does after the plugin; the owner stops the cloud itself.
+LENDER_ENV = "TROVE_IT_CLOUD_LENT_BY"
+
+
+def _lent_by_parent(owner: int) -> bool:
+    """The owner started this pytest and lends it the cloud: the variable names
+    the owner, and the owner is this process's parent (a stale export in a
+    shell lends nothing)."""
+    lender = os.environ.get(LENDER_ENV, "")
+    return lender.isdigit() and int(lender) == owner == os.getppid()
+
+
 def _owned_by_other_run(desc: CloudDescriptor | None) -> int | None:
-    """The pid of the live run that owns this cloud, unless that is this process
-    or its parent: a run that started the cloud may run pytest on it (as
-    ``tempest_run`` does after the plugin), and stops it itself afterwards."""
-    if desc is None or desc.owner_pid in (None, os.getpid(), os.getppid()):
+    if desc is None or desc.owner_pid in (None, os.getpid()) or _lent_by_parent(desc.owner_pid):
         return None
     if processes.alive(desc.owner_pid) and processes.alive(desc.pid):
         return desc.owner_pid

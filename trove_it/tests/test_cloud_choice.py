@@ -66,12 +66,20 @@ def test_another_runs_cloud_is_not_taken(state_root: Path, other_process: int) -
         cloud_choice.choose(_settings(run_id="abc123", local_cloud="trove-it-local"))
 
 
-def test_a_run_may_take_the_cloud_its_parent_owns(state_root: Path,
-                                                  other_process: int) -> None:
-    """tempest_run owns its cloud and runs the scenario suite on it as a child."""
+def test_a_run_takes_the_cloud_its_parent_lends(state_root: Path, other_process: int,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """tempest_run owns its cloud and runs the scenario suite on it as a child,
+    naming itself in TROVE_IT_CLOUD_LENT_BY; without that, or from any other
+    process, the cloud stays the owner's."""
     _pretend_running(state_root, "trove-it-tempest", owner=os.getppid(), server=other_process)
-    settings = cloud_choice.choose(_settings(run_id="abc123", local_cloud="trove-it-tempest"))
-    assert settings.local_cloud == "trove-it-tempest"
+    asking = _settings(run_id="abc123", local_cloud="trove-it-tempest")
+    with pytest.raises(UserError, match="belongs to another pytest run"):
+        cloud_choice.choose(asking)
+    monkeypatch.setenv(cloud_choice.LENDER_ENV, str(other_process))  # not the parent
+    with pytest.raises(UserError, match="belongs to another pytest run"):
+        cloud_choice.choose(asking)
+    monkeypatch.setenv(cloud_choice.LENDER_ENV, str(os.getppid()))
+    assert cloud_choice.choose(asking).local_cloud == "trove-it-tempest"
 
 
 def test_orphans_of_dead_runs_are_swept_and_shared_clouds_kept(state_root: Path) -> None:
