@@ -5,6 +5,14 @@ back through the Swift HTTP endpoint (``objectstore_api``), so python-
 troveclient's log reader and swiftclient work against it unchanged. Object
 names are URL-quoted into single file names, because Swift allows both
 ``a`` and ``a/b`` in one container.
+
+Trove's backup program (in a real guest's backup container) stores a backup
+as segments, then either copies its one segment to the backup's name
+(``X-Copy-From``) or writes a static large object manifest naming them all
+(``multipart-manifest=put``); Swift's semantics for both are kept: a copy
+keeps the source's data and ETag with the new metadata, a manifest's ETag is
+the MD5 of its segments' ETags, a read of it streams the segments, and its
+delete with ``multipart-manifest=delete`` removes them too.
 """
 
 from __future__ import annotations
@@ -190,15 +198,90 @@ class ObjectStore:
             meta_path.write_text(json.dumps(meta))
         return etag
 
-    def object_headers(self, account: str, container: str, name: str) -> dict[str, str]:
-        data_path, meta_path = self._object(account, container, name)
+    def _meta(self, account: str, container: str, name: str) -> dict[str, Any]:
+        _, meta_path = self._object(account, container, name)
         if not meta_path.exists():
             raise _not_found(f"object {container}/{name}")
-        meta = json.loads(meta_path.read_text())
+        return dict(json.loads(meta_path.read_text()))
+
+    def copy_object(self, account: str, container: str, name: str, source: str,
+                    headers: dict[str, str] | None = None) -> str:
+        """PUT with ``X-Copy-From: /<container>/<object>``: the source's data and
+        ETag under ``name``, its metadata updated with the request's."""
+        source_container, _, source_name = source.lstrip("/").partition("/")
+        if not source_container or not source_name:
+            raise swift_exc.ClientException(f"X-Copy-From {source!r} must name "
+                                            f"/container/object", http_status=412)
+        meta = self._meta(account, source_container, source_name)
+        src_data, _ = self._object(account, source_container, source_name)
+        data_path, meta_path = self._object(account, container, name)
+        if not data_path.parent.is_dir():
+            raise _not_found(f"container {container}")
+        meta["headers"] = {**meta.get("headers", {}), **{
+            k.lower(): v for k, v in (headers or {}).items()
+            if k.lower().startswith("x-object-meta-")}}
+        meta["mtime"] = time.time()
+        tmp = data_path.with_name(data_path.name + ".part")
+        with self._lock:
+            shutil.copyfile(src_data, tmp)
+            tmp.replace(data_path)
+            meta_path.write_text(json.dumps(meta))
+        return str(meta["etag"])
+
+    def put_manifest(self, account: str, container: str, name: str, manifest: bytes,
+                     headers: dict[str, str] | None = None) -> str:
+        """A static large object: ``manifest`` lists its segments (``path``,
+        ``etag``, ``size_bytes``), each checked against what is stored, as Swift
+        checks them; returns the manifest's own ETag (of its text)."""
+        try:
+            segments = json.loads(manifest)
+        except ValueError:
+            raise swift_exc.ClientException("the manifest is not JSON",
+                                            http_status=400) from None
+        listed, total, etags = [], 0, hashlib.md5()
+        for segment in segments:
+            path = str(segment.get("path", ""))
+            seg_container, _, seg_name = path.lstrip("/").partition("/")
+            try:
+                meta = self._meta(account, seg_container, seg_name)
+            except swift_exc.ClientException:
+                raise swift_exc.ClientException(f"segment {path} does not exist",
+                                                http_status=400) from None
+            for key, stored in (("etag", meta["etag"]), ("size_bytes", meta["bytes"])):
+                if segment.get(key) not in (None, stored):
+                    raise swift_exc.ClientException(
+                        f"segment {path}: {key} {segment.get(key)} does not match the "
+                        f"stored {stored}", http_status=400)
+            listed.append({"name": f"/{seg_container}/{seg_name}", "bytes": meta["bytes"],
+                           "hash": meta["etag"]})
+            total += int(meta["bytes"])
+            etags.update(str(meta["etag"]).encode())
+        data_path, meta_path = self._object(account, container, name)
+        if not data_path.parent.is_dir():
+            raise _not_found(f"container {container}")
+        meta = {"etag": etags.hexdigest(), "bytes": total, "mtime": time.time(),
+                "content_type": "application/octet-stream", "slo": listed,
+                "headers": {k.lower(): v for k, v in (headers or {}).items()
+                            if k.lower().startswith("x-object-meta-")}}
+        with self._lock:
+            data_path.write_bytes(b"")
+            meta_path.write_text(json.dumps(meta))
+        return hashlib.md5(manifest).hexdigest()
+
+    def manifest_of(self, account: str, container: str, name: str) -> list[dict[str, Any]] | None:
+        """A static large object's segments (None for an ordinary object)."""
+        slo = self._meta(account, container, name).get("slo")
+        return list(slo) if slo is not None else None
+
+    def object_headers(self, account: str, container: str, name: str) -> dict[str, str]:
+        meta = self._meta(account, container, name)
         headers = {"etag": meta["etag"], "content-length": str(meta["bytes"]),
                    "content-type": meta["content_type"],
                    "last-modified": _http_date(meta["mtime"]),
                    "x-timestamp": f"{meta['mtime']:.5f}"}
+        if "slo" in meta:
+            headers["etag"] = f'"{meta["etag"]}"'
+            headers["x-static-large-object"] = "True"
         headers.update(meta.get("headers", {}))
         return headers
 
@@ -217,6 +300,12 @@ class ObjectStore:
         data_path, meta_path = self._object(account, container, name)
         if not meta_path.exists():
             raise _not_found(f"object {container}/{name}")
+        segments = json.loads(meta_path.read_text()).get("slo")
+        if segments is not None:
+            for segment in segments:
+                seg_container, _, seg_name = segment["name"].lstrip("/").partition("/")
+                yield from self.read_object(account, seg_container, seg_name)
+            return
         with data_path.open("rb") as handle:
             while chunk := handle.read(CHUNK):
                 yield chunk
@@ -227,13 +316,24 @@ class ObjectStore:
             raise _not_found(f"object {container}/{name}")
         return data_path
 
-    def delete_object(self, account: str, container: str, name: str) -> None:
+    def delete_object(self, account: str, container: str, name: str,
+                      with_segments: bool = False) -> None:
+        """Delete an object; ``with_segments`` (``multipart-manifest=delete``)
+        also deletes the segments of a static large object."""
         data_path, meta_path = self._object(account, container, name)
         with self._lock:
             if not meta_path.exists():
                 raise _not_found(f"object {container}/{name}")
+            segments = json.loads(meta_path.read_text()).get("slo") or []
             meta_path.unlink()
             data_path.unlink(missing_ok=True)
+        if with_segments:
+            for segment in segments:
+                seg_container, _, seg_name = segment["name"].lstrip("/").partition("/")
+                try:
+                    self.delete_object(account, seg_container, seg_name)
+                except swift_exc.ClientException:
+                    pass  # already gone: what the caller asked for
 
 
 class SwiftConnection:
@@ -278,6 +378,9 @@ class SwiftConnection:
                    etag: str | None = None, chunk_size: Any = None,
                    content_type: str | None = None, headers: dict[str, str] | None = None,
                    **_: Any) -> str:
+        if headers and headers.get("X-Copy-From"):
+            return self._store.copy_object(self.account, container, obj,
+                                           headers["X-Copy-From"], headers=headers)
         if hasattr(contents, "read"):
             reader = contents
 
@@ -309,8 +412,10 @@ class SwiftConnection:
     def post_object(self, container: str, obj: str, headers: dict[str, str], **_: Any) -> None:
         self._store.post_object(self.account, container, obj, headers)
 
-    def delete_object(self, container: str, obj: str, **_: Any) -> None:
-        self._store.delete_object(self.account, container, obj)
+    def delete_object(self, container: str, obj: str, query_string: str | None = None,
+                      **_: Any) -> None:
+        self._store.delete_object(self.account, container, obj,
+                                  with_segments=query_string == "multipart-manifest=delete")
 
     def close(self) -> None:
         pass

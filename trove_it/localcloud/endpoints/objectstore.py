@@ -95,10 +95,27 @@ def _object(request: webob.Request, account: str, container: str, name: str) -> 
     _authorize(request, account)
     store = runtime.get().objects
     try:
+        if request.method == "PUT" and request.headers.get("X-Copy-From"):
+            etag = store.copy_object(account, container, name, request.headers["X-Copy-From"],
+                                     headers=dict(request.headers))
+            response = webob.Response(status=201)
+            response.headers["Etag"] = etag
+            return response
+        if request.method == "PUT" and request.params.get("multipart-manifest") == "put":
+            etag = store.put_manifest(account, container, name, request.body,
+                                      headers=dict(request.headers))
+            response = webob.Response(status=201)
+            response.headers["Etag"] = f'"{etag}"'
+            return response
         if request.method == "PUT":
+            # swiftclient streams a file-like body in chunked transfer encoding
+            # (Trove's backup program does), which carries no Content-Length:
+            # read the server's input to its end then.
+            chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+            source = request.environ["wsgi.input"] if chunked else request.body_file
 
             def chunks() -> Any:
-                while data := request.body_file.read(1024 * 1024):
+                while data := source.read(1024 * 1024):
                     yield data
 
             etag = store.put_object(account, container, name, chunks(),
@@ -111,8 +128,13 @@ def _object(request: webob.Request, account: str, container: str, name: str) -> 
             store.post_object(account, container, name, dict(request.headers))
             return webob.Response(status=202)
         if request.method == "DELETE":
-            store.delete_object(account, container, name)
+            store.delete_object(account, container, name, with_segments=request.params.get(
+                "multipart-manifest") == "delete")
             return webob.Response(status=204)
+        if request.params.get("multipart-manifest") == "get":
+            segments = store.manifest_of(account, container, name)
+            if segments is not None:
+                return json_response(segments)
         headers = store.object_headers(account, container, name)
         response = webob.Response(status=200, content_type=headers["content-type"])
         for key, value in headers.items():

@@ -439,10 +439,17 @@ class GuestAPI:
             name = f"{backup_id}.{engine.kind}.backup"
             swift.put_container(container)
             parent = (backup_info.get("parent") or {}).get("location", "")
+            # As Trove's backup program stores a backup of one segment: the
+            # data as <id>_00000000, then a server-side copy to its name
+            # carrying the metadata, then the segment deleted.
+            segment = f"{backup_id}_{0:08d}"
             with scratch.open("rb") as handle:
-                etag = swift.put_object(container, name, handle, headers={
-                    "X-Object-Meta-Trove-It-Metadata": _encode_metadata(metadata),
-                    "X-Object-Meta-Parent-Location": str(parent)})
+                swift.put_object(container, segment, handle)
+            etag = swift.put_object(container, name, b"", headers={
+                "X-Copy-From": f"/{container}/{segment}",
+                "X-Object-Meta-Trove-It-Metadata": _encode_metadata(metadata),
+                "X-Object-Meta-Parent-Location": str(parent)})
+            swift.delete_object(container, segment)
             size = scratch.stat().st_size
             base = backup_info.get("swift_url") or self.vm.host.public_url + \
                 f"/object-store/v1/{swift.account}"
