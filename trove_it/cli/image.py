@@ -54,12 +54,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                             "(default: %(default)s)")
     build.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
                        help="where the image and its manifest go (default: %(default)s)")
-    build.add_argument("--mode", default="package", choices=plans.MODES,
-                       help="package: engine from packages; container: Docker with the "
-                            "datastore image preloaded (default: %(default)s)")
+    build.add_argument("--mode", default="container", choices=plans.MODES,
+                       help="container (Trove 26's agent runs the database in Docker): the "
+                            "datastore's and its backup's images preloaded; package: the "
+                            "engine from packages, which Trove 26's agent cannot use "
+                            "(default: %(default)s)")
     build.add_argument("--container-image", metavar="REPOSITORY:TAG",
-                       help="container mode: the datastore image (default: Trove's "
-                            "quay.io/openstack.trove image for the version)")
+                       help="container mode: the datastore image (default: mariadb and "
+                            "postgresql images built here from Debian packages; for mysql, "
+                            "Trove's quay.io/openstack.trove image for the version)")
+    build.add_argument("--container-registry", default=plans.BuildRequest.container_registry,
+                       metavar="HOST:PORT",
+                       help="the registry the images built here are named after, as the "
+                            "agent's docker_image names it (default: a vm local cloud's, "
+                            "%(default)s)")
     build.add_argument("--container-archive", type=Path, metavar="FILE",
                        help="container mode: that image as a 'docker save' archive, when no "
                             "Docker engine can pull it here")
@@ -95,6 +103,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                            "'trove-it image activate')")
     _target(load)
     load.set_defaults(func=cmd_load)
+
+    archive = commands.add_parser(
+        "container-archive",
+        help="build a database or backup container image from Debian packages",
+        description="Build the container image Trove 26's agent runs for a datastore (its "
+                    "database, or its backup program) from Debian packages, as a "
+                    "'docker save' archive, without a Docker engine; cached, and printed.")
+    archive.add_argument("--datastore", required=True, metavar="D",
+                         help="mariadb or postgresql")
+    archive.add_argument("--kind", default="database", choices=("database", "backup"),
+                         help="the database server, or Trove's backup program with its "
+                              "tools (default: %(default)s)")
+    archive.add_argument("--rebuild", action="store_true",
+                         help="build it again even when cached")
+    archive.set_defaults(func=cmd_container_archive)
 
     activate = commands.add_parser(
         "activate", help="make a registered version active and the datastore's default")
@@ -137,7 +160,7 @@ def admin_clients(os_cloud: str | None, local_cloud: str) -> CloudClients:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from trove_it.images import build
+    from trove_it.images import build, pip_inputs
 
     request = plans.BuildRequest(
         datastore=_datastore(args.datastore), distro=args.distro, release=args.release,
@@ -145,14 +168,23 @@ def cmd_build(args: argparse.Namespace) -> int:
         dev_key=args.dev_key, base_image=args.base_image, format=args.format,
         layout=args.layout, output=args.output, image_size_gb=args.image_size,
         compress=args.compress, guest_user=args.guest_user,
-        container_image=args.container_image, container_archive=args.container_archive)
+        container_image=args.container_image, container_archive=args.container_archive,
+        container_registry=args.container_registry)
     try:
         plan = plans.make_plan(request, build.device_mapper_available(), build.image_cache(),
-                               build.constraints_file())
+                               pip_inputs.constraints_file())
     except plans.PlanError as exc:
         raise UserError(str(exc)) from None
     artifact = build.run(plan)
     print(artifact)
+    return 0
+
+
+def cmd_container_archive(args: argparse.Namespace) -> int:
+    from trove_it.containers import build, recipes
+
+    recipe = recipes.recipe(_datastore(args.datastore), args.kind)
+    print(build.ensure(recipe, rebuild=args.rebuild))
     return 0
 
 
@@ -163,7 +195,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     admin = admin_clients(args.os_cloud, args.local_cloud)
     result = registry.load_image(admin, args.image, datastore, args.version, args.tags,
                                  visibility=args.visibility,
-                                 active=True if args.active else None)
+                                 active=True if args.active else None, say=print)
     image, version = result.image, result.version
     how = "reused identical Glance image" if image.reused else "uploaded as Glance image"
     print(f"{args.image.name}: {how} {image.id}"

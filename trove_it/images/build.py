@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from trove_it.errors import UserError
-from trove_it.images import elements, loops, manifest, mirrors
+from trove_it.images import elements, loops, manifest, mirrors, pip_inputs
 from trove_it.images.plan import BuildPlan
 
 DIB_TIMEOUT = 3600.0
@@ -72,12 +72,6 @@ def device_mapper_available() -> bool:
         return False
     return ("device-mapper" in misc and Path("/dev/mapper/control").exists()
             and shutil.which("kpartx") is not None)
-
-
-def constraints_file() -> Path | None:
-    """The project's pins, which the guest agent's virtualenv is installed with."""
-    path = elements.elements_dir().parent / "constraints.txt"
-    return path if path.exists() else None
 
 
 def _reachable(url: str) -> str | None:
@@ -145,6 +139,11 @@ def check_host(plan: BuildPlan, dib: Path | None) -> None:
 
 
 def _check_container(plan: BuildPlan) -> None:
+    if plan.container_recipes:
+        if shutil.which("unshare") is None:
+            raise UserError("container images are assembled in a private mount namespace: "
+                            "install util-linux (unshare)")
+        return
     archive = plan.request.container_archive
     if archive is not None:
         if not archive.is_file():
@@ -161,29 +160,9 @@ def _check_container(plan: BuildPlan) -> None:
                         f"FILE (made with 'docker save {plan.container_image}') instead")
 
 
-def pip_settings(environ: dict[str, str]) -> dict[str, str]:
-    """What pip inside the image build trusts and where it looks: the CA bundle
-    this host's pip uses (a TLS-intercepting network's CA is known here, not in
-    the image) and an HTTP(S) index, if this host is pointed at one."""
-    env = {}
-    for key in ("DIB_TROVE_IT_PIP_CERT", "PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
-        value = environ.get(key)
-        if value and Path(value).is_file():
-            env["DIB_TROVE_IT_PIP_CERT"] = value
-            break
-    else:
-        system = Path("/etc/ssl/certs/ca-certificates.crt")
-        if system.is_file():
-            env["DIB_TROVE_IT_PIP_CERT"] = str(system)
-    index = environ.get("DIB_TROVE_IT_PIP_INDEX_URL") or environ.get("PIP_INDEX_URL", "")
-    if index.startswith(("http://", "https://")):
-        env["DIB_TROVE_IT_PIP_INDEX_URL"] = index
-    return env
-
-
 def dib_environment(plan: BuildPlan, dib: Path, work: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(pip_settings(env))
+    env.update(pip_inputs.pip_settings(env))
     for key, value in mirrors.for_build(plan.request.distro).environment(
             plan.request.distro).items():
         env.setdefault(key, value)
@@ -287,11 +266,16 @@ def run(plan: BuildPlan, progress: Progress = _stderr) -> Path:
             progress(f"replacing the existing {role} {output / name}")
     (work / "tmp").mkdir(parents=True, exist_ok=True)
     started = time.time()
+    archives = container_archives(plan, progress)
     try:
         cmd = [str(dib), *plan.dib_args, "-o", str(work / plan.name), *plan.elements]
         progress(f"building {plan.name} ({plan.layout} {plan.request.format}, elements: "
                  f"{' '.join(plan.elements)}); log: {log_path}")
-        code, why = _run_dib(cmd, dib_environment(plan, dib, work), log_path, progress)
+        env = dib_environment(plan, dib, work)
+        for name, path in archives.items():
+            role = "CONTAINER" if name == plan.container_image else "BACKUP"
+            env[f"DIB_TROVE_IT_{role}_ARCHIVE"] = str(path)
+        code, why = _run_dib(cmd, env, log_path, progress)
         leftovers = loops.release_under(work)
         if code != 0:
             extra = f"; released {len(leftovers)} leftovers" if leftovers else ""
@@ -302,14 +286,28 @@ def run(plan: BuildPlan, progress: Progress = _stderr) -> Path:
         if missing:
             raise UserError(f"disk-image-create exited 0 but did not write "
                             f"{', '.join(missing)}; log: {log_path}")
-        return _publish(plan, built, output, started)
+        return _publish(plan, built, output, started, archives)
     finally:
         refused = loops.remove_released(work)
         if refused:
             progress(f"warning: {refused}")
 
 
-def _publish(plan: BuildPlan, built: dict[str, Path], output: Path, started: float) -> Path:
+def container_archives(plan: BuildPlan, progress: Progress) -> dict[str, Path]:
+    """The ``docker save`` archives of the images built here for the plan
+    (made now unless cached), by the name the agent runs each image."""
+    from trove_it.containers import build as containers
+    from trove_it.containers import recipes
+
+    found = {}
+    for name, which in plan.container_recipes.items():
+        datastore, kind = which.split("/")
+        found[name] = containers.ensure(recipes.recipe(datastore, kind), progress=progress)
+    return found
+
+
+def _publish(plan: BuildPlan, built: dict[str, Path], output: Path, started: float,
+             archives: dict[str, Path]) -> Path:
     """Move the files into place, then write the manifest that vouches for them."""
     artifact = output / plan.artifact_name
     stale = manifest.path_for(artifact)
@@ -331,6 +329,9 @@ def _publish(plan: BuildPlan, built: dict[str, Path], output: Path, started: flo
                      "detail": plan.agent.detail},
         guest_user=request.guest_user, dev_mode=request.dev_key is not None,
         dev_key_fingerprint=plan.dev_key_fingerprint, container_image=plan.container_image,
+        backup_image=plan.backup_image,
+        container_archives={name: {"file": str(path), "sha256": manifest.sha256_file(path)}
+                            for name, path in archives.items()},
         files=entries, boot=dict(plan.boot),
         mirrors={k: os.environ.get(k, v) for k, v in env_mirrors.items()},
         built_at=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

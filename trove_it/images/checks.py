@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ class Expected:
     guest_user: str
     agent_kind: str
     agent_version: str | None
+    container_image: str | None = None
+    backup_image: str | None = None
 
     @classmethod
     def from_manifest(cls, record: Manifest) -> Expected:
@@ -54,7 +57,8 @@ class Expected:
                    dev_key_fingerprint=record.dev_key_fingerprint,
                    guest_user=record.guest_user, agent_kind=record.guest_agent.get("kind", ""),
                    agent_version=spec.removeprefix("pypi:") if spec.startswith("pypi:")
-                   else None)
+                   else None, container_image=record.container_image,
+                   backup_image=record.backup_image)
 
 
 # ----------------------------------------------------------------- reading
@@ -267,6 +271,10 @@ def check_guest_agent(root: Path, expected: Expected) -> list[str]:
             defects.append("Docker is missing: Trove's agent exits at start-up without it")
         elif not unit_enabled(root, "docker.service"):
             defects.append("Docker is not enabled at boot: Trove's agent exits without it")
+        if not any(resolve_in(root, p).is_file() for p in ("/usr/sbin/apparmor_parser",
+                                                           "/sbin/apparmor_parser")):
+            defects.append("apparmor_parser is missing: Docker cannot start unprivileged "
+                           "containers (Trove's backups) under the guest's AppArmor")
     return defects
 
 
@@ -292,7 +300,8 @@ def check_agent_config(root: Path, expected: Expected) -> list[str]:
     except (OSError, configparser.Error) as exc:
         defects.append(f"guest agent configuration /{IMAGE_CONF} unreadable: "
                        f"{type(exc).__name__}")
-    for directory in ("etc/trove/conf.d", "var/log/trove", "var/lib/trove"):
+    for directory in ("etc/trove/conf.d", "var/log/trove", "var/lib/trove",
+                      "opt/trove-guestagent"):
         path = root / directory
         if not path.is_dir():
             defects.append(f"/{directory} is missing")
@@ -303,6 +312,7 @@ def check_agent_config(root: Path, expected: Expected) -> list[str]:
                                                sudoers.read_text(), re.M):
         defects.append(f"{user} has no password-less sudo (the agent formats and mounts the "
                        f"volume through sudo)")
+    defects += _injected_keys_preset(root)
     rotate = root / "etc/logrotate.d/trove-guestagent"
     if not rotate.is_file() or "/var/log/trove" not in rotate.read_text():
         defects.append("no log rotation for /var/log/trove")
@@ -317,6 +327,39 @@ def check_agent_config(root: Path, expected: Expected) -> list[str]:
     return defects
 
 
+INJECTED_KEYS = ("guest_id", "datastore_manager", "datastore_version", "tenant_id")
+"""What Trove's injected guest_info.conf says of each instance."""
+
+
+def _injected_keys_preset(root: Path) -> list[str]:
+    """An image file that sets what Trove injects per instance overrides it (the
+    agent reads the directory in name order, a later file winning)."""
+    defects = []
+    for conf in sorted((root / "etc/trove/conf.d").glob("*.conf")):
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(conf.read_text(errors="replace"))
+        except configparser.Error:
+            defects.append(f"/{conf.relative_to(root)} is not a readable configuration file")
+            continue
+        for key in INJECTED_KEYS:
+            if parser.has_option("DEFAULT", key):
+                defects.append(f"/{conf.relative_to(root)} sets {key}, which Trove's injected "
+                               f"guest_info.conf must decide for each instance")
+    return defects
+
+
+def preloaded_images(root: Path) -> set[str]:
+    """``repository:tag`` names in the image's own Docker storage."""
+    path = root / "var/lib/docker/image/overlay2/repositories.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return set()
+    return {name for tags in data.get("Repositories", {}).values() for name in tags
+            if "@" not in name}
+
+
 def _container_defects(root: Path, expected: Expected) -> list[str]:
     defects = []
     conf = root / "etc/trove/conf.d/05-trove-it-container.conf"
@@ -327,10 +370,12 @@ def _container_defects(root: Path, expected: Expected) -> list[str]:
             defects.append(f"no [{expected.datastore}] docker_image in /{conf.relative_to(root)}")
     except (OSError, configparser.Error):
         defects.append("the container image configuration is missing")
-    if not (root / "var/lib/trove-it/container-images/datastore.tar").is_file():
-        defects.append("the preloaded datastore container image is missing")
-    if not unit_enabled(root, "trove-it-container-load.service"):
-        defects.append("the unit that loads the preloaded image is not enabled")
+    loaded = preloaded_images(root)
+    for role, name in (("database", expected.container_image),
+                       ("backup", expected.backup_image)):
+        if name and name not in loaded:
+            defects.append(f"the {role} container image {name} is not preloaded in the "
+                           f"image's Docker storage (a first boot would have to pull it)")
     return defects
 
 

@@ -8,6 +8,7 @@ Deriving a variant takes seconds; rebuilding one would take minutes.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,7 +19,9 @@ from pathlib import Path
 
 from trove_it.images import checks, inspect, loops, manifest
 
-Edit = Callable[[Path, manifest.Manifest], None]
+Edit = Callable[[Path, manifest.Manifest], manifest.Manifest | None]
+"""Makes the defect in the mounted root; returns the manifest the variant gets
+when the defect changes what the build would have recorded (else None)."""
 
 
 def remove_guest_agent(root: Path, record: manifest.Manifest) -> None:
@@ -70,11 +73,44 @@ def remove_datastore_packages(root: Path, record: manifest.Manifest) -> None:
     status.write_text("\n\n".join(kept))
 
 
+def disable_guest_agent(root: Path, record: manifest.Manifest) -> None:
+    """The agent is installed but not enabled: it never starts at boot."""
+    (root / "etc/systemd/system/multi-user.target.wants/guest-agent.service").unlink()
+
+
+def wrong_datastore_manager(root: Path, record: manifest.Manifest) -> None:
+    """A configuration file read after Trove's injected ones names a manager the
+    agent does not have: it exits at start-up."""
+    conf = root / "etc/trove/conf.d/zz-trove-it-defect.conf"
+    conf.write_text("[DEFAULT]\ndatastore_manager = redis\n")
+
+
+def remove_database_image(root: Path, record: manifest.Manifest) -> manifest.Manifest:
+    """The database container image is not preloaded (its name is gone from
+    Docker's repositories), and the manifest does not list it, as if the build
+    had not had it: a cloud loading the variant gives its registry none."""
+    image = record.container_image or ""
+    repositories = root / "var/lib/docker/image/overlay2/repositories.json"
+    data = json.loads(repositories.read_text())
+    name = image.rsplit(":", 1)[0]
+    if name not in data.get("Repositories", {}):
+        raise ValueError(f"{image} is not preloaded in the image")
+    del data["Repositories"][name]
+    repositories.write_text(json.dumps(data))
+    archives = {k: v for k, v in record.container_archives.items() if k != image}
+    return replace(record, container_archives=archives)
+
+
 DEFECTS: dict[str, Edit] = {
     "no-guest-agent": remove_guest_agent,
     "dev-key-in-non-dev-image": add_dev_key,
     "no-datastore-packages": remove_datastore_packages,
+    "agent-not-enabled": disable_guest_agent,
+    "wrong-datastore-manager": wrong_datastore_manager,
+    "no-database-image": remove_database_image,
 }
+VM_DEFECTS = ("agent-not-enabled", "wrong-datastore-manager", "no-database-image")
+"""What only a boot under Trove shows: the offline checks may pass."""
 
 
 def raw_copy(image: Path, directory: Path) -> Path:
@@ -96,7 +132,7 @@ def derive(image: Path, raw: Path, defect: str, directory: Path) -> Path:
     subprocess.run(["cp", "--sparse=always", str(raw), str(work)], check=True)
     try:
         with loops.mounted_fs(work, directory / f"{name}.mnt", read_only=False) as root:
-            DEFECTS[defect](root, record)
+            edited = DEFECTS[defect](root, record) or record
         target = directory / f"{name}.qcow2"
         subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(work), str(target)],
                        check=True, capture_output=True)
@@ -109,7 +145,7 @@ def derive(image: Path, raw: Path, defect: str, directory: Path) -> Path:
             copy = directory / f"{name}{source.suffix}"
             shutil.copyfile(source, copy)
             files[role] = manifest.entry_for(copy)
-    derived = replace(record, files=files,
+    derived = replace(edited, files=files,
                       derived_from={"image": image.name, "defect": defect})
     manifest.write(derived, target)
     return target

@@ -56,6 +56,12 @@ class Manifest:
     """method (disk or direct-kernel) and, for direct-kernel, cmdline."""
     dev_key_fingerprint: str | None = None
     container_image: str | None = None
+    """Container mode: the database image, by the name the agent runs it."""
+    backup_image: str | None = None
+    container_archives: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Container mode: each preloaded image (by name) and the ``docker save``
+    archive it came from (``file``, ``sha256``), which a vm cloud's registry
+    is given when the image is loaded."""
     mirrors: dict[str, str] = field(default_factory=dict)
     built_at: str = ""
     build_seconds: float = 0.0

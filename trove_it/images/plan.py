@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from trove_it.containers import recipes
 from trove_it.images import agent_source, elements, support
 from trove_it.images.manifest import ROOT_LABEL
+from trove_it.localcloud.lifecycle import profiles
 
 FORMATS = ("qcow2", "tar")
 LAYOUTS = ("auto", "partitioned", "partitionless")
-MODES = ("package", "container")
+MODES = ("container", "package")
+"""Trove 26's agent always runs the database in a container: container is the default."""
 DEFAULT_GUEST_USER = "ubuntu"
 DEFAULT_IMAGE_SIZE_GB = 4
 MINIMAL_ELEMENTS = {"debian": "debian-minimal", "ubuntu": "ubuntu-minimal",
@@ -40,7 +43,7 @@ class BuildRequest:
     distro: str = "debian"
     release: str | None = None
     version: str | None = None
-    mode: str = "package"
+    mode: str = "container"
     guest_agent: str | None = None
     dev_key: Path | None = None
     base_image: str | None = None
@@ -52,6 +55,9 @@ class BuildRequest:
     guest_user: str = DEFAULT_GUEST_USER
     container_image: str | None = None
     container_archive: Path | None = None
+    container_registry: str = profiles.VM_REGISTRY
+    """The registry the images are named after (the agent runs
+    ``<docker_image>:<version>``, and ``docker_image`` names a registry)."""
 
 
 @dataclass
@@ -70,6 +76,10 @@ class BuildPlan:
     boot: dict[str, str]
     dev_key_fingerprint: str | None = None
     container_image: str | None = None
+    backup_image: str | None = None
+    container_recipes: dict[str, str] = field(default_factory=dict)
+    """Images built here from Debian packages (``trove_it.containers``), by the
+    name the agent runs: image name -> ``datastore/kind`` of the recipe."""
     debootstrap_cache: Path | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -164,15 +174,31 @@ def _base_image(request: BuildRequest, release: str, cache: Path) -> tuple[str, 
     return CLOUD_IMAGE_ELEMENTS[distro], {"DIB_LOCAL_IMAGE": str(path)}, None
 
 
-def _container(request: BuildRequest, version: str | None) -> tuple[str, str]:
-    """The version and image reference of a container-mode build."""
-    repo = support.CONTAINER_DATASTORES.get(request.datastore)
-    if repo is None:
+def _container(request: BuildRequest, version: str | None
+               ) -> tuple[str, str, str | None, dict[str, str]]:
+    """A container-mode build's version, database image, backup image and the
+    images built here (name -> recipe)."""
+    if request.datastore not in support.CONTAINER_DATASTORES:
         raise PlanError(f"container mode: Trove 26's guest agent runs only "
                         f"{', '.join(sorted(support.CONTAINER_DATASTORES))} in containers, "
                         f"not {request.datastore}")
+    registry = request.container_registry.rstrip("/")
+    explicit = request.container_image or request.container_archive
+    if request.datastore in recipes.datastores() and not explicit:
+        database = recipes.recipe(request.datastore)
+        if version and version != database.version:
+            raise PlanError(f"container mode: the {request.datastore} image is built here "
+                            f"from Debian {recipes.RELEASE}, which ships {database.version}, "
+                            f"not {version}; give --container-archive (a 'docker save' of "
+                            f"a {version} image) for another version")
+        backup = recipes.recipe(request.datastore, "backup")
+        names = {f"{registry}/{database.reference}": f"{request.datastore}/database",
+                 f"{registry}/{backup.reference}": f"{request.datastore}/backup"}
+        image, backup_image = list(names)
+        return database.version, image, backup_image, names
     version = version or support.CONTAINER_VERSIONS[request.datastore]
-    image = request.container_image or f"{repo}:{version}"
+    image = request.container_image or (
+        f"{support.CONTAINER_DATASTORES[request.datastore]}:{version}")
     name, _, tag = image.rpartition(":")
     if not name or "/" in tag:
         raise PlanError(f"--container-image {image} needs a tag (REPOSITORY:TAG)")
@@ -180,7 +206,7 @@ def _container(request: BuildRequest, version: str | None) -> tuple[str, str]:
         raise PlanError(f"--container-image {image}: the guest agent runs "
                         f"<docker_image>:<datastore version>, so the tag must be the "
                         f"version {version}")
-    return version, image
+    return version, image, None, {}
 
 
 def make_plan(request: BuildRequest, device_mapper: bool, image_cache: Path,
@@ -198,7 +224,8 @@ def make_plan(request: BuildRequest, device_mapper: bool, image_cache: Path,
         if request.mode == "package":
             source, release, version = support.resolve(request.datastore, request.distro,
                                                        request.release, request.version)
-            container_image = None
+            container_image = backup_image = None
+            container_recipes: dict[str, str] = {}
         else:
             support.entry(request.datastore, request.distro)  # validates both names
             release = request.release or support.RELEASES[request.distro][0]
@@ -207,7 +234,8 @@ def make_plan(request: BuildRequest, device_mapper: bool, image_cache: Path,
                     f"unknown {request.distro} release '{release}'; the elements support "
                     f"{', '.join(support.RELEASES[request.distro])}")
             source = None
-            version, container_image = _container(request, request.version)
+            version, container_image, backup_image, container_recipes = _container(
+                request, request.version)
         agent = agent_source.parse(request.guest_agent)
     except (support.SupportError, agent_source.AgentSourceError) as exc:
         raise PlanError(str(exc)) from None
@@ -218,7 +246,7 @@ def make_plan(request: BuildRequest, device_mapper: bool, image_cache: Path,
     distro_element, base_env, tarball = _base_image(request, release, image_cache)
     fingerprint = read_dev_key(request.dev_key) if request.dev_key else None
 
-    suffix = "-container" if request.mode == "container" else ""
+    suffix = "-package" if request.mode == "package" else ""
     suffix += "-dev" if request.dev_key else ""
     name = f"trove-it-{request.datastore}-{version}-{request.distro}-{release}{suffix}"
 
@@ -252,6 +280,8 @@ def make_plan(request: BuildRequest, device_mapper: bool, image_cache: Path,
         env["DIB_TROVE_IT_CONTAINER_IMAGE"] = container_image
         if request.container_archive:
             env["DIB_TROVE_IT_CONTAINER_ARCHIVE"] = str(request.container_archive.resolve())
+    if backup_image:
+        env["DIB_TROVE_IT_BACKUP_IMAGE"] = backup_image
 
     args = ["-a", "amd64", "-t", request.format, "--image-size", str(request.image_size_gb)]
     if request.format == "qcow2" and not request.compress:
@@ -263,4 +293,5 @@ def make_plan(request: BuildRequest, device_mapper: bool, image_cache: Path,
     return BuildPlan(request=request, name=name, release=release, version=version,
                      layout=layout, source=source, agent=agent, elements=chosen, env=env,
                      dib_args=args, boot=boot, dev_key_fingerprint=fingerprint,
-                     container_image=container_image, debootstrap_cache=tarball)
+                     container_image=container_image, backup_image=backup_image,
+                     container_recipes=container_recipes, debootstrap_cache=tarball)

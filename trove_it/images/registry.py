@@ -21,6 +21,7 @@ from typing import Any
 from trove_it import catalogue
 from trove_it.clients import CloudClients
 from trove_it.errors import UserError
+from trove_it.images import container_images
 from trove_it.images import manifest as manifests
 
 DEFAULT_TAGS = ("trove-it",)
@@ -250,11 +251,14 @@ def _read_back(admin: CloudClients, datastore: str, version: str) -> RegisteredV
 
 
 def register(admin: CloudClients, datastore: str, version: str, image_id: str,
-             tags: Iterable[str] = (), active: bool | None = None) -> RegisteredVersion:
+             tags: Iterable[str] = (), active: bool | None = None,
+             number: str | None = None) -> RegisteredVersion:
     """Create or update the version so it boots ``image_id``; verified by reading back.
 
     ``active`` None keeps an existing version's state and creates new ones
-    inactive (``activate`` turns them on)."""
+    inactive (``activate`` turns them on). ``number`` is a new version's
+    version number when it differs from its name (Trove hands the number to
+    the guest, whose agent runs ``<docker_image>:<number>``)."""
     try:
         manager = catalogue.get(datastore).manager
     except KeyError as exc:
@@ -265,7 +269,7 @@ def register(admin: CloudClients, datastore: str, version: str, image_id: str,
         body = {"version": {"name": version, "datastore_name": datastore,
                             "datastore_manager": manager, "image": image_id,
                             "image_tags": tag_list, "active": bool(active),
-                            "default": False, "version": version}}
+                            "default": False, "version": number or version}}
         _call(admin, "POST", "/mgmt/datastore-versions", body,
               what=f"the new version {datastore} {version}")
     else:
@@ -308,8 +312,10 @@ def put_back(admin: CloudClients, datastore: str, version: str, image_id: str | 
 
 def load_image(admin_clients: CloudClients, path: Path, datastore: str, version: str,
                tags: Iterable[str] = (), visibility: str = "public",
-               active: bool | None = None) -> LoadResult:
-    """Upload ``path`` to Glance and point ``datastore`` ``version`` at it."""
+               active: bool | None = None,
+               say: Callable[[str], None] = lambda _: None) -> LoadResult:
+    """Upload ``path`` to Glance and point ``datastore`` ``version`` at it (and,
+    on a vm local cloud, give its registry the image's container images)."""
     if datastore not in catalogue.DATASTORE_NAMES:
         raise UserError(f"unknown datastore '{datastore}'; choose from "
                         f"{', '.join(catalogue.DATASTORE_NAMES)}")
@@ -318,6 +324,7 @@ def load_image(admin_clients: CloudClients, path: Path, datastore: str, version:
         raise UserError(f"{Path(path).name} was built for {record.datastore}, not "
                         f"{datastore}")
     image = upload(admin_clients, Path(path), tags, visibility)
+    container_images.publish(admin_clients, record, say)
     registered = register(admin_clients, datastore, version, image.id, tags, active)
     return LoadResult(image, registered)
 

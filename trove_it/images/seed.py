@@ -5,13 +5,13 @@ inject (guest_info.conf and trove-guestagent.conf, owned like Trove's
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import yaml
 
 from trove_it.errors import UserError
+from trove_it.images import iso
 from trove_it.images.probe import ProbeSpec, script
 
 # The packaged engine owns its default data directory; the agent formats and
@@ -47,13 +47,11 @@ def user_data(spec: ProbeSpec, version: str, guest_user: str) -> str:
 
 
 def _iso_tool() -> list[str]:
-    for tool in ("genisoimage", "mkisofs"):
-        if shutil.which(tool):
-            return [tool]
-    if shutil.which("xorriso"):
-        return ["xorriso", "-as", "mkisofs"]
-    raise UserError("the boot test's NoCloud seed needs genisoimage, mkisofs or xorriso "
-                    "(apt-get install genisoimage)")
+    command = iso.writer()
+    if command is None:
+        raise UserError("the boot test's NoCloud seed needs genisoimage, mkisofs or xorriso "
+                        f"({iso.INSTALL_HINT})")
+    return command
 
 
 def write_seed(directory: Path, spec: ProbeSpec, version: str, guest_user: str) -> Path:

@@ -47,9 +47,9 @@ def _one_line_error(result: subprocess.CompletedProcess[str], words: str,
 
 @pytest.mark.parametrize("args,words", [
     (["build", "--datastore", "nosuch"], "unknown datastore 'nosuch'; choose from cassandra"),
-    (["build", "--datastore", "db2", "--distro", "debian"],
+    (["build", "--datastore", "db2", "--distro", "debian", "--mode", "package"],
      "db2 cannot be built on debian: IBM supports Db2 on Ubuntu"),
-    (["build", "--datastore", "mariadb", "--version", "11.4"],
+    (["build", "--datastore", "mariadb", "--version", "11.4", "--mode", "package"],
      "debian bookworm ships mariadb 10.11, not 11.4"),
     (["build", "--datastore", "mariadb", "--guest-agent", "git:https://x.example/trove"],
      "needs a ref after the last '@'"),

@@ -18,6 +18,7 @@ from trove_it.images.plan import (
     make_plan,
     public_key_fingerprint,
 )
+from trove_it.localcloud.lifecycle import profiles
 
 
 def _plan(tmp_path: Path, dm: bool = False, **kwargs: Any) -> BuildPlan:
@@ -26,10 +27,18 @@ def _plan(tmp_path: Path, dm: bool = False, **kwargs: Any) -> BuildPlan:
 
 
 def test_default_mariadb_bookworm_plan(tmp_path: Path) -> None:
+    """Container mode, with the database and backup images built here and named
+    after a vm local cloud's registry."""
     plan = _plan(tmp_path)
     assert plan.name == "trove-it-mariadb-10.11-debian-bookworm"
     assert plan.elements == ["debian-minimal", "baremetal", "trove-it-guest",
-                             "trove-it-guest-agent", "trove-it-ds-mariadb"]
+                             "trove-it-guest-agent", "trove-it-container"]
+    assert plan.container_image == f"{profiles.VM_REGISTRY}/trove-it/mariadb:10.11"
+    assert plan.backup_image == f"{profiles.VM_REGISTRY}/trove-it/mariadb-backup:10.11"
+    assert plan.container_recipes == {plan.container_image: "mariadb/database",
+                                      plan.backup_image: "mariadb/backup"}
+    assert plan.env["DIB_TROVE_IT_CONTAINER_IMAGE"] == plan.container_image
+    assert plan.env["DIB_TROVE_IT_BACKUP_IMAGE"] == plan.backup_image
     assert plan.layout == "partitionless"
     assert plan.boot == {"method": "direct-kernel", "cmdline": BOOT_CMDLINE}
     assert plan.file_roles == {"image": f"{plan.name}.qcow2", "kernel": f"{plan.name}.vmlinuz",
@@ -38,6 +47,13 @@ def test_default_mariadb_bookworm_plan(tmp_path: Path) -> None:
     assert plan.env["DIB_TROVE_IT_GUEST_AGENT"] == "pypi:26.0.0"
     assert plan.env["DIB_DEBOOTSTRAP_CACHE"] == "1"
     assert "-u" not in plan.dib_args and plan.dib_args[:4] == ["-a", "amd64", "-t", "qcow2"]
+
+
+def test_package_mode_installs_the_server(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, mode="package")
+    assert plan.name == "trove-it-mariadb-10.11-debian-bookworm-package"
+    assert plan.elements[-1] == "trove-it-ds-mariadb"
+    assert plan.container_image is None and not plan.container_recipes
 
 
 def test_device_mapper_gives_a_partitioned_image(tmp_path: Path) -> None:
@@ -54,8 +70,9 @@ def test_tar_has_no_boot_files_and_no_bootloader(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"datastore": "db2"}, "db2 cannot be built on debian"),
-    ({"version": "11.4"}, "ships mariadb 10.11, not 11.4"),
+    ({"datastore": "db2", "mode": "package"}, "db2 cannot be built on debian"),
+    ({"version": "11.4", "mode": "package"}, "ships mariadb 10.11, not 11.4"),
+    ({"version": "11.4"}, "built here from Debian bookworm, which ships 10.11, not 11.4"),
     ({"layout": "partitioned"}, "needs device-mapper"),
     ({"format": "vhd"}, "--format must be one of"),
     ({"guest_agent": "pypi:latest!"}, "needs a release number"),
@@ -65,7 +82,8 @@ def test_tar_has_no_boot_files_and_no_bootloader(tmp_path: Path) -> None:
     ({"base_image": "cached"}, "no cached debian bookworm base"),
     ({"mode": "container", "datastore": "redis"}, "runs only mariadb, mysql, postgresql"),
     ({"mode": "container", "container_image": "x/mariadb:10.6"}, "the tag must be the version"),
-    ({"container_archive": Path("/x.tar")}, "only applies to --mode container"),
+    ({"container_archive": Path("/x.tar"), "mode": "package"},
+     "only applies to --mode container"),
     ({"guest_user": "Root User"}, "not a valid account name"),
 ])
 def test_refusals_are_one_clear_line(tmp_path: Path, kwargs: dict[str, Any],
@@ -113,13 +131,17 @@ def test_path_agent_records_the_checkout(tmp_path: Path) -> None:
     assert "at " in source.detail and len(source.detail.rsplit(" ", 1)[1]) == 40
 
 
-def test_container_mode(tmp_path: Path) -> None:
-    plan = _plan(tmp_path, mode="container")
-    assert plan.version == "11.4"
-    assert plan.container_image == "quay.io/openstack.trove/mariadb:11.4"
-    assert plan.elements[-1] == "trove-it-container"
-    assert plan.name.endswith("-container")
-    assert plan.env["DIB_TROVE_IT_CONTAINER_IMAGE"] == plan.container_image
+def test_container_mode_with_an_image_from_elsewhere(tmp_path: Path) -> None:
+    """mysql has no image built here: Trove's own, from a registry or an archive."""
+    plan = _plan(tmp_path, datastore="mysql")
+    assert plan.version == "8.4"
+    assert plan.container_image == "quay.io/openstack.trove/mysql:8.4"
+    assert plan.backup_image is None and not plan.container_recipes
+    archive = tmp_path / "mariadb-11.4.tar"
+    plan = _plan(tmp_path, version="11.4", container_archive=archive,
+                 container_image="registry.example/mariadb:11.4")
+    assert plan.container_image == "registry.example/mariadb:11.4"
+    assert plan.env["DIB_TROVE_IT_CONTAINER_ARCHIVE"] == str(archive.resolve())
 
 
 def test_dev_key_is_a_public_key_only(tmp_path: Path) -> None:

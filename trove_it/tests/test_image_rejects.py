@@ -27,15 +27,34 @@ pytestmark = pytest.mark.skipif(
     not IMAGE or os.geteuid() != 0,
     reason="needs a built image in TROVE_IT_TEST_IMAGE and root (the image CI job)")
 
-# defect -> (tests that must fail, words their message must contain)
-EXPECTED = {
+# defect -> (tests that must fail, words their message must contain), by the
+# image's mode: a package-mode image has the server's packages, a container-mode
+# one its preloaded images.
+COMMON = {
     "no-guest-agent": ({"test_guest_agent_installed_and_enabled"},
                        "guest agent missing: /opt/guest-agent-venv/bin/trove-guestagent"),
     "dev-key-in-non-dev-image": ({"test_no_ssh_key_unless_dev_mode"},
                                  "SSH key in a non-dev image"),
-    "no-datastore-packages": ({"test_datastore_packages", "test_engine_service_enabled"},
-                              "datastore packages missing: mariadb-server"),
+    "agent-not-enabled": ({"test_guest_agent_installed_and_enabled"},
+                          "guest agent unit is not enabled at boot"),
+    "wrong-datastore-manager": ({"test_guest_agent_configuration"},
+                                "sets datastore_manager"),
 }
+BY_MODE = {
+    "package": {"no-datastore-packages": (
+        {"test_datastore_packages", "test_engine_service_enabled"},
+        "datastore packages missing: mariadb-server")},
+    "container": {"no-database-image": ({"test_guest_agent_configuration"},
+                                        "is not preloaded in the image's Docker storage")},
+}
+
+
+def _mode() -> str:
+    record = manifest.load(Path(str(IMAGE))) if IMAGE else None
+    return record.mode if record is not None else "container"
+
+
+EXPECTED = {**COMMON, **BY_MODE[_mode()]}
 
 
 def _suite(image: Path, datastore: str, junit: Path) -> tuple[int, dict[str, str], str]:
