@@ -211,6 +211,7 @@ def test_backup_list_for_an_unknown_datastore(member: CloudClients) -> None:
 
 
 # ---------------------------------------------------------------- restore
+@pytest.mark.smoke
 @pytest.mark.real_data
 @pytest.mark.slow
 def test_full_backup_restores_exactly_its_rows(member: CloudClients, chain: Chain,

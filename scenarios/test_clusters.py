@@ -37,7 +37,7 @@ from trove_it import accounts, deletion, waiters
 from trove_it.catalogue import DatabaseDef
 from trove_it.clients import CloudClients
 from trove_it.expect import request
-from trove_it.guest_leftovers import assert_nothing_left
+from trove_it.guest_leftovers import assert_nothing_left, hosting_of
 from trove_it.instances import DatastoreUnderTest, address_of
 from trove_it.probes import DATA_SETS, Probe
 from trove_it.settings import Settings
@@ -347,17 +347,17 @@ def test_delete_leaves_nothing(member: CloudClients, cluster_factory: ClusterFac
     (§3.15 steps 13 and 14)."""
     cluster = cluster_factory("cluster-delete")
     members = _members(member, cluster.id)
-    control = target.control
-    guests = {i.id: control.guest(i.id) for i in members} if control else {}
+    hosts = {i.id: hosting_of(target, i.id) for i in members}
     request(member, "DELETE", f"/clusters/{cluster.id}", expect=202)
     assert _task(member, cluster.id) in ("DELETING", "NONE")
     waiters.wait_for_cluster_gone(member.trove, cluster.id)
     request(member, "GET", f"/clusters/{cluster.id}", expect=404)
     for instance in members:
         waiters.wait_for_instance_gone(member.trove, instance.id)
-        if control is not None:
-            assert_nothing_left(control, instance.id, guests[instance.id],
-                                address_of(instance), datastore.entry.port)
+        hosting = hosts[instance.id]
+        if hosting is not None:
+            assert_nothing_left(hosting, instance.id, address_of(instance),
+                                datastore.entry.port)
 
 
 # --------------------------------------------------------------- refusals

@@ -45,6 +45,7 @@ def _engine_databases(probes: Any, instance: Any) -> list[str]:
     return probes(instance, Credentials(CHECKER.name, CHECKER.password, None)).databases()
 
 
+@pytest.mark.smoke
 @pytest.mark.real_data
 def test_create_databases(member: CloudClients, instance: Any, probes: Any,
                           created_databases: list[str]) -> None:

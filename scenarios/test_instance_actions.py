@@ -69,6 +69,7 @@ def _verify(probe: Probe | None) -> None:
 
 
 # ------------------------------------------------------------------- tests
+@pytest.mark.smoke
 @pytest.mark.requires("restart")
 def test_restart(member: CloudClients, instance: Any, probes: Any) -> None:
     """Restart (202, REBOOT then ACTIVE/HEALTHY) keeps the data."""
@@ -79,6 +80,7 @@ def test_restart(member: CloudClients, instance: Any, probes: Any) -> None:
         _verify(probe)
 
 
+@pytest.mark.smoke
 @pytest.mark.requires("volume_resize")
 @pytest.mark.slow
 def test_resize_volume(member: CloudClients, instance_factory: Any, probes: Any,

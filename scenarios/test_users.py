@@ -114,6 +114,7 @@ def test_user_api_offered_as_catalogued(member: CloudClients, instance: Any,
     request(member, "GET", f"{path}/user1/databases", expect=422)
 
 
+@pytest.mark.smoke
 @pytest.mark.real_data
 @needs_users
 def test_create_users(member: CloudClients, instance: Any, probes: Any,

@@ -48,13 +48,22 @@ def delete_databases(clients: CloudClients, instance_id: str, names: Iterable[st
 
 
 def create_users(clients: CloudClients, instance_id: str, users: Iterable[UserDef]) -> None:
-    """POST the users (202) and wait until the guest lists them."""
+    """POST the users (202) and wait until the guest lists each with its databases.
+
+    A real guest creates a user, then grants its databases one by one: the
+    user is listed before the last grant is done."""
     defs = list(users)
     names = {u.name for u in defs}
     request(clients, "POST", f"/instances/{instance_id}/users",
             {"users": [u.body() for u in defs]}, expect=202)
-    waiters.wait_until(f"users {sorted(names)} to be listed",
-                       lambda: names <= set(listed_users(clients, instance_id)))
+
+    def all_granted() -> bool:
+        listed = listed_users(clients, instance_id)
+        return all(u.name in listed and set(u.databases) <= set(listed[u.name])
+                   for u in defs)
+
+    waiters.wait_until(f"users {sorted(names)} to be listed with their databases",
+                       all_granted)
 
 
 def forget_user(clients: CloudClients, instance_id: str, user: UserDef) -> None:
@@ -67,10 +76,18 @@ def forget_user(clients: CloudClients, instance_id: str, user: UserDef) -> None:
 
 
 def forget_users(clients: CloudClients, instance_id: str, users: Iterable[UserDef]) -> None:
-    """Delete the users that are there and wait until none of them is listed."""
-    defs = list(users)
-    for user in defs:
+    """Delete the users that are there, one at a time, each gone before the next.
+
+    One at a time because Trove 26's PostgreSQL guest races with itself:
+    its deletes run side by side on one admin connection that each switches
+    between databases, so one revokes in the database another chose and the
+    DROP ROLE then fails (``... some objects depend on it``), leaving the user.
+    """
+    for user in users:
         forget_user(clients, instance_id, user)
-    names = {u.name for u in defs}
-    waiters.wait_until(f"users {sorted(names)} to be gone",
-                       lambda: not names & set(listed_users(clients, instance_id)))
+        _wait_unlisted(clients, instance_id, user.name)
+
+
+def _wait_unlisted(clients: CloudClients, instance_id: str, name: str) -> None:
+    waiters.wait_until(f"user {name} to be gone",
+                       lambda: name not in listed_users(clients, instance_id))

@@ -66,7 +66,9 @@ def _instance_section(target: Any, entry: InPlay) -> list[str]:
         lines.append(f"(instance show failed: {type(exc).__name__}: {exc})")
         return lines
     control = target.control
-    if control is not None:
+    if control is not None and target.runs_real_guests:
+        lines.extend(_vm_section(control, entry.instance_id))
+    elif control is not None:
         try:
             guest = control.guest(entry.instance_id)
             lines.append(f"-- local guest: engine {guest.get('engine')} at "
@@ -78,6 +80,28 @@ def _instance_section(target: Any, entry: InPlay) -> list[str]:
             lines.append(f"(local guest details unavailable: {exc})")
     else:
         lines.extend(_published_guest_log(target, entry.instance_id))
+    return lines
+
+
+def _vm_section(control: Any, instance_id: str) -> list[str]:
+    """A vm cloud's QEMU guest: how far its boot got, why it cannot come up, its
+    serial console and its agent's log."""
+    try:
+        vm = control.vm(instance_id, LOG_LINES)
+    except Exception as exc:  # noqa: BLE001 - the dossier reports what it can
+        return [f"(QEMU guest details unavailable: {exc})"]
+    if vm is None:
+        return ["-- no QEMU guest for this instance (never booted, or deleted)"]
+    stages = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in vm["stages"].items())
+    lines = [f"-- QEMU guest: server {vm['server_id']}, {vm['accel']}, "
+             f"{'running' if vm['running'] else 'not running'} for {vm['seconds']:.0f}s; "
+             f"stages: {stages or 'none yet'}"]
+    if vm.get("verdict"):
+        lines.append(f"-- cannot come up: {vm['verdict']}")
+    lines.append(f"-- serial console (last {LOG_LINES} lines):")
+    lines.extend(vm["console"])
+    lines.append(f"-- guest agent log (last {LOG_LINES} lines):")
+    lines.extend(vm["agent_log"])
     return lines
 
 

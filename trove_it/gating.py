@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from trove_it import catalogue
+from trove_it.localcloud.lifecycle import profiles
 from trove_it.settings import Settings
 
 
@@ -44,6 +45,8 @@ def reason_to_deselect(needs: TestNeeds, settings: Settings) -> str | None:
         return "image validation needs --image or --build-image"
     if needs.fault_injection and settings.cloud != "local":
         return "fault injection needs the local cloud"
+    if needs.fault_injection and profiles.get(settings.local_profile).vm:
+        return "fault injection needs the local cloud's stand-in guest, not Trove's own agent"
     if needs.datastore is not None:
         entry = catalogue.get(needs.datastore)
         missing = entry.missing(*needs.capabilities)

@@ -26,6 +26,13 @@ GROUPS: dict[str, str] = {
     "instance_errors": "error paths: failed builds, their faults, force delete",
 }
 
+SELECTIONS: dict[str, str] = {
+    "smoke": "the few scenarios that prove a guest end to end (databases and users "
+             "created and logged in to, rows through a restart, a full backup restored "
+             "with exactly its rows, a volume resize, a delete): what the vm profile "
+             "runs with -m smoke, since each of its instances is a real boot",
+}
+
 NEEDS: dict[str, str] = {
     "requires(*capabilities)": "needs these datastore capabilities (see trove_it.catalogue); "
                                "deselected where the datastore lacks one",
@@ -50,5 +57,7 @@ def register(config: object) -> None:
     add = config.addinivalue_line  # type: ignore[attr-defined]
     for name, text in GROUPS.items():
         add("markers", f"{name}: scenario group: {text}")
+    for name, text in SELECTIONS.items():
+        add("markers", f"{name}: {text}")
     for name, text in NEEDS.items():
         add("markers", f"{name}: {text}")

@@ -20,6 +20,7 @@ from trove_it import upgrade_state
 from trove_it.api_faults import ApiFaults, ApiFaultsError
 from trove_it.api_faults import parse as parse_api_faults
 from trove_it.catalogue import AGENT_DATASTORE_NAMES, BY_NAME, DATASTORE_NAMES
+from trove_it.images import agent_source
 from trove_it.localcloud.lifecycle import profiles, trove_env
 from trove_it.localcloud.lifecycle.layout import cloud_name_problem
 
@@ -72,9 +73,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("local_cloud", "name of a local cloud to start or share (default: a cloud "
                "of the run's own, or the 'trove-it cloud up' one)", "trove-it-local",
                metavar="NAME"),
-    OptionSpec("local_profile", "how the local cloud is deployed: 'default' or "
+    OptionSpec("local_profile", "how the local cloud is deployed: 'default', "
                "'production' (management network, zone az-1, unlimited quotas, boot from "
-               "volume, a default volume type)", "default", metavar="PROFILE"),
+               "volume, a default volume type) or 'vm' (QEMU guests running Trove's own "
+               "agent; needs --image or --build-image)", "default", metavar="PROFILE"),
     OptionSpec("trove", "the Trove the local cloud runs: pypi:VERSION, path:DIR (a "
                "checkout, installed editable) or git:URL@REF (default: the pinned release)",
                metavar="SPEC"),
@@ -89,6 +91,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                metavar="PATH|ID"),
     OptionSpec("build_image", "build the datastore's guest image from elements/ first",
                False, flag=True),
+    OptionSpec("guest_agent", "with --build-image: where the image's Trove guest agent "
+               "comes from, pypi:VERSION, path:DIR (a Trove checkout) or git:URL@REF "
+               "(default: the pinned release)", metavar="SPEC"),
     OptionSpec("flavor", "flavor for test instances (default: the datastore's test flavor)",
                metavar="NAME|ID"),
     OptionSpec("volume_size", "volume size of test instances in GB", "1", metavar="GB"),
@@ -134,6 +139,7 @@ class Settings:
     volume_type: str | None
     image: str | None
     build_image: bool
+    guest_agent: str | None
     flavor: str | None
     volume_size: int
     keep: bool
@@ -190,6 +196,18 @@ def _refuse_emulated_off_the_local_cloud(datastores: tuple[str, ...],
         raise SettingsError(f"datastore {emulated[0]} has no guest agent in Trove 26, so no "
                             f"Trove 26 cloud can run its instances; test it on the local "
                             f"cloud, which emulates one, or choose from "
+                            f"{', '.join(AGENT_DATASTORE_NAMES)}")
+
+
+def _refuse_emulated_on_real_guests(datastores: tuple[str, ...],
+                                    include_emulated: bool) -> None:
+    """The vm profile runs Trove's own agent: what it has no manager for cannot run."""
+    emulated = [name for name in datastores if not BY_NAME[name].guest_agent]
+    if include_emulated or emulated:
+        name = emulated[0] if emulated else "the emulated datastores"
+        raise SettingsError(f"--local-profile=vm runs Trove 26's own guest agent, which has "
+                            f"no manager for {name}; emulated datastores run on the default "
+                            f"and production profiles. Choose from "
                             f"{', '.join(AGENT_DATASTORE_NAMES)}")
 
 
@@ -267,6 +285,8 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
                                   include_emulated)
     if cloud != "local":
         _refuse_emulated_off_the_local_cloud(datastores, include_emulated)
+    elif profiles.get(local_profile).vm:
+        _refuse_emulated_on_real_guests(datastores, include_emulated)
     provision = _bool(raw["provision"])
     devstack_dir = Path(raw["devstack_dir"]).expanduser() if raw["devstack_dir"] else None
     if provision:
@@ -292,6 +312,15 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
             raise SettingsError(str(exc)) from None
     if raw["image"] and _bool(raw["build_image"]):
         raise SettingsError("--image and --build-image exclude each other; give one")
+    guest_agent = raw["guest_agent"] or None
+    if guest_agent is not None:
+        if not _bool(raw["build_image"]):
+            raise SettingsError("--guest-agent says what --build-image puts in the image; "
+                                "give --build-image too")
+        try:
+            guest_agent = agent_source.parse(str(guest_agent)).spec
+        except agent_source.AgentSourceError as exc:
+            raise SettingsError(f"--guest-agent: {exc}") from None
     return Settings(
         datastores=datastores,
         include_emulated=include_emulated,
@@ -308,6 +337,7 @@ def build_settings(get: Callable[[OptionSpec], tuple[Any, bool]]) -> Settings:
         volume_type=raw["volume_type"] or None,
         image=raw["image"] or None,
         build_image=_bool(raw["build_image"]),
+        guest_agent=guest_agent,
         flavor=raw["flavor"] or None,
         volume_size=_positive_int("volume-size", raw["volume_size"]),
         keep=_bool(raw["keep"]),

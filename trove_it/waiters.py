@@ -26,6 +26,10 @@ TRANSIENT_API_RETRIES = 5
 # second of the API showing it: the sleep plus one request stays under 0.5 s.
 SCHEDULE = tenacity.wait_chain(*[tenacity.wait_fixed(0.1)] * 10, *[tenacity.wait_fixed(0.2)] * 5,
                                tenacity.wait_fixed(0.4))
+# Real guests (a vm local cloud) take minutes under emulation, and every look
+# costs CPU the emulated guests need on a small machine: look every 2 s.
+GUEST_SCHEDULE = tenacity.wait_chain(*[tenacity.wait_fixed(0.2)] * 5, tenacity.wait_fixed(2.0))
+_PACE = [SCHEDULE]
 
 # Default timeouts per operation, in seconds, before --timeout-scale.
 # Every timeout a wait is given (these, or a caller's own) is multiplied by
@@ -44,6 +48,15 @@ INSTANCE_FAILURE = frozenset({"ERROR", "FAILED"})
 
 
 _SCALE = [1.0]
+_GUEST_VERDICT: list[Callable[[str], str | None] | None] = [None]
+
+
+def watch_guests(verdict: Callable[[str], str | None] | None) -> None:
+    """Where waits for an instance learn that its guest cannot come up
+    (``guest_watch``, on a vm local cloud), and the slower pace that suits
+    real guests; None: nowhere, and the usual pace."""
+    _GUEST_VERDICT[0] = verdict
+    _PACE[0] = SCHEDULE if verdict is None else GUEST_SCHEDULE
 
 
 def scale_timeouts(factor: float) -> None:
@@ -140,7 +153,7 @@ def wait(what: str, observe: Callable[[], Observation], done: Callable[[Observat
         return True
 
     retrying = tenacity.Retrying(
-        wait=SCHEDULE, stop=tenacity.stop_after_delay(timeout),
+        wait=_PACE[0], stop=tenacity.stop_after_delay(timeout),
         retry=tenacity.retry_if_result(check), reraise=True)
     try:
         result = retrying(attempt)
@@ -203,10 +216,19 @@ def wait_for_instance(trove: Any, instance_id: str, *, status: str = "ACTIVE",
 
     allowed = set(transient) | {target, status}
     allowed |= {s for s in _operating_variants(allowed)}
+    guest = _GUEST_VERDICT[0]
+
+    def guest_failed(obs: Observation) -> bool:
+        return guest is not None and status != "ERROR" and guest(instance_id) is not None
+
+    def detail(obs: Observation) -> str:
+        fault = instance_fault(trove_admin or trove, instance_id)
+        verdict = guest(instance_id) if guest is not None else None
+        return "; ".join(part for part in (verdict, fault) if part)
+
     result = wait(what, observe, done, transient=allowed, operation=operation,
                   timeout=timeout if timeout is not None else TIMEOUTS[operation],
-                  failure_detail=lambda obs: instance_fault(trove_admin or trove, instance_id),
-                  progress=progress)
+                  failure_detail=detail, progress=progress, fail_when=guest_failed)
     return result.resource
 
 

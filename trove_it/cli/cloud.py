@@ -45,6 +45,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common(status)
     status.set_defaults(func=cmd_status)
 
+    run_in = commands.add_parser(
+        "exec", help="run a command where a vm cloud's instances are reachable",
+        description="Run COMMAND inside the network namespace of a vm local cloud, where "
+                    "its instances' addresses (as Trove reports them) are reachable, e.g. "
+                    "'trove-it cloud exec -- mysql -h 10.120.0.2 -u alice -p'.")
+    _common(run_in)
+    run_in.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    run_in.set_defaults(func=cmd_exec)
+
     down = commands.add_parser("down", help="stop a local cloud and remove its state")
     _common(down)
     down.set_defaults(func=cmd_down)
@@ -108,6 +117,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"cloud: {names['member']}  (admin: {names['admin']}, second project: "
           f"{names['alt_member']})")
     print(f"url: {desc.url}  instances on {desc.network_cidr}  profile: {desc.profile}")
+    if desc.profile == "vm":
+        print(f"instances on {profiles.VM_TENANT_CIDR} in its network namespace: reach them "
+              f"with 'trove-it cloud exec --name {desc.name} -- COMMAND'")
     print(f"runs: {desc.trove}")
     print(f"use: export OS_CLIENT_CONFIG_FILE={desc.clouds_yaml} OS_CLOUD={names['member']}")
     return 0
@@ -124,6 +136,31 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"state: {desc.state_dir}")
     print(f"engine processes: {len(status.engines)}")
     return 0
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    from trove_it.localcloud.vm import netns
+    from trove_it.localcloud.vm.services import namespace
+
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise UserError("cloud exec: give the command to run after --")
+    cloud = _cloud(args)
+    desc = cloud.descriptor if cloud.is_running() else None
+    if desc is None:
+        raise UserError(f"the local cloud {args.name} is not running")
+    if desc.profile != "vm":
+        raise UserError(f"the local cloud {args.name} runs the '{desc.profile}' profile: its "
+                        f"instances are on the host's loopback already; run the command "
+                        f"directly")
+    name = namespace(cloud.layout)
+    try:
+        return subprocess.run(command, preexec_fn=lambda: netns.enter_in_child(name),
+                              check=False).returncode
+    except FileNotFoundError:
+        raise UserError(f"cloud exec: {command[0]}: command not found") from None
 
 
 def cmd_down(args: argparse.Namespace) -> int:

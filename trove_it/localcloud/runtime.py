@@ -7,12 +7,15 @@ One process per cloud, so module-level state is safe.
 
 from __future__ import annotations
 
+import functools
 import logging
+import socket
 from pathlib import Path
 from typing import Any
 
 from trove_it.localcloud.directory import Directory
-from trove_it.localcloud.drivers.compute import RAM_QUOTA_MB, ComputeDriver
+from trove_it.localcloud.drivers.compute import RAM_QUOTA_MB, ComputeDriver, ServerEvents
+from trove_it.localcloud.drivers.floating_relay import connect_tcp
 from trove_it.localcloud.drivers.image import ImageStore
 from trove_it.localcloud.drivers.network import NetworkDriver
 from trove_it.localcloud.drivers.objectstore import ObjectStore
@@ -26,8 +29,23 @@ from trove_it.localcloud.guest.registry import GuestRegistry
 from trove_it.localcloud.identity import Identity
 from trove_it.localcloud.lifecycle import hand_over, profiles
 from trove_it.localcloud.lifecycle.layout import StateLayout
+from trove_it.localcloud.vm import netns
+from trove_it.localcloud.vm.hypervisor import VmHost
+from trove_it.localcloud.vm.rabbit import BusSettings
+from trove_it.localcloud.vm.services import VmServices, VmSettings
 
 LOG = logging.getLogger(__name__)
+
+
+def _vm_settings(conf: Any) -> VmSettings:
+    options = conf.trove_it
+    return VmSettings(api_port=int(conf.bind_port), registry_port=options.vm_registry_port,
+                      bus=BusSettings(options.vm_bus_port, options.vm_epmd_port,
+                                      options.vm_dist_port, options.vm_bus_password))
+
+
+def _connect_in(namespace: str, address: tuple[str, int]) -> socket.socket:
+    return netns.connect_in(namespace, address)
 
 _RUNTIME: Runtime | None = None
 
@@ -44,6 +62,11 @@ def register_options(conf: Any) -> None:
         cfg.StrOpt("public_url", required=True),
         cfg.StrOpt("profile", default=profiles.DEFAULT),
         cfg.BoolOpt("survivable", default=False),
+        cfg.IntOpt("vm_bus_port", default=0),
+        cfg.IntOpt("vm_epmd_port", default=0),
+        cfg.IntOpt("vm_dist_port", default=0),
+        cfg.StrOpt("vm_bus_password", default="", secret=True),
+        cfg.IntOpt("vm_registry_port", default=0),
     ]
     if "trove_it" not in conf:
         conf.register_group(group)
@@ -71,10 +94,20 @@ class Runtime:
         self.secrets = SecretStore()
         self.faults = Faults()
         self.profile = profiles.get(options.profile)
-        self.network = NetworkDriver(options.network_cidr, self.profile.management_network)
+        self.vm_services: VmServices | None = None
+        self.vm_host: VmHost | None = None
+        connect = connect_tcp
+        if self.profile.vm:
+            self.vm_services = VmServices(self.layout, _vm_settings(conf))
+            namespace = self.vm_services.namespace
+            connect = functools.partial(_connect_in, namespace)
+        self.network = NetworkDriver(options.network_cidr, self.profile.management_network,
+                                     vm=self.profile.vm, connect=connect)
         self.volumes = VolumeDriver(
             self.profile.volume_type, snapshot_dir=self.layout.root / "snapshots",
-            capture=lambda server_id, target: self.guests.capture_server(server_id, target))
+            capture=lambda server_id, target: self.guests.capture_server(server_id, target),
+            backing_dir=self.layout.instances / "volumes" if self.profile.vm else None,
+            on_extend=self._extend_attached)
         self.images = ImageStore(self.layout.images)
         self.objects = ObjectStore(self.layout.objects)
         self.survivable: bool = options.survivable
@@ -85,10 +118,20 @@ class Runtime:
             address_of=self.network.address_of, volume_gb_of=self.volumes.size_attached_to,
             flavor_of=self._flavor_of, instance_dir=self.layout.instance_dir,
             volume_data_of=self._volume_data_of))
+        events: ServerEvents = self.guests
+        if self.vm_services is not None:
+            self.vm_host = VmHost(self.layout.instances, self.layout.root / "vm" / "logs",
+                                  self.vm_services.namespace, self.images, self.volumes,
+                                  self.network)
+            events = self.vm_host
         self.compute = ComputeDriver(
-            self.network, self.volumes, self.images, self.faults, events=self.guests,
+            self.network, self.volumes, self.images, self.faults, events=events,
             availability_zone=self.profile.availability_zone,
             ram_quota_mb=-1 if self.profile.unlimited_quotas else RAM_QUOTA_MB)
+
+    def _extend_attached(self, volume_id: str, size_gb: int) -> None:
+        if self.vm_host is not None:
+            self.vm_host.extend(volume_id, size_gb)
 
     def _flavor_of(self, server_id: str) -> dict[str, Any] | None:
         server = self.compute.servers.get(server_id)
@@ -102,6 +145,9 @@ class Runtime:
         return None
 
     def prepare(self) -> None:
+        if self.vm_services is not None and self.vm_host is not None:
+            self.vm_services.start()
+            self.vm_host.start_watching()
         handed = hand_over.receive(self.layout)
         if handed is not None:
             hand_over.restore_drivers(self, handed)
@@ -121,8 +167,12 @@ class Runtime:
             return
         try:
             self.guests.shutdown()
+            if self.vm_host is not None:
+                self.vm_host.shutdown()
         finally:
             self.engines.reap_all()
+            if self.vm_services is not None:
+                self.vm_services.stop()
 
 
 def start(conf: Any, prepare: bool = True) -> Runtime:

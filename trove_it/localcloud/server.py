@@ -24,12 +24,15 @@ def main() -> int:
     from trove.db.sqlalchemy import session as trove_db
 
     from trove_it.localcloud import runtime
-    from trove_it.localcloud.lifecycle import fake_wire, polling, sqlite_pool
+    from trove_it.localcloud.lifecycle import fake_wire, polling, profiles, sqlite_pool
 
     trove_common.initialize()  # parses sys.argv, sets up logging, rpc and the db
     conf = oslo_cfg.CONF
     sqlite_pool.keep_connections_open(trove_db.get_engine())
-    polling.install()
+    runtime.register_options(conf)
+    # Real guests (the vm profile) take minutes: a look every second is plenty,
+    # and every look costs CPU the emulated guests need.
+    polling.install(1.0 if profiles.get(conf.trove_it.profile).vm else polling.DEFAULT_INTERVAL)
     fake_wire.install()
     rt = runtime.start(conf)
     try:

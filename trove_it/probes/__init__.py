@@ -29,11 +29,11 @@ CLUSTER_PROBES: dict[str, type[Probe]] = {"redis": RedisClusterProbe}
 
 
 def probe_for(datastore: catalogue.Datastore, host: str, credentials: Credentials,
-              cluster: bool = False) -> Probe:
+              cluster: bool = False, network: str | None = None) -> Probe:
     if datastore.probe is None:
         pytest.skip(f"{datastore.name} has no native-client probe: its data cannot be checked")
     kind = CLUSTER_PROBES.get(datastore.probe) if cluster else None
-    return (kind or PROBES[datastore.probe])(host, datastore.port, credentials)
+    return (kind or PROBES[datastore.probe])(host, datastore.port, credentials, network)
 
 
 __all__ = ["DATA_SETS", "Credentials", "DataSet", "Probe", "probe_for"]

@@ -9,6 +9,7 @@ verifying checks the exact contents, removing drops the label's data.
 from __future__ import annotations
 
 import abc
+import contextlib
 import importlib
 from dataclasses import dataclass
 from typing import Any
@@ -59,10 +60,22 @@ def require_module(module: str, package: str) -> Any:
 class Probe(abc.ABC):
     """Native-client access to one instance's datastore."""
 
-    def __init__(self, host: str, port: int, credentials: Credentials):
+    def __init__(self, host: str, port: int, credentials: Credentials,
+                 network: str | None = None):
         self.host = host
         self.port = port
         self.credentials = credentials
+        self.network = network
+        """A vm local cloud's namespace, where the instance's address lives (None:
+        the address is reachable from here)."""
+
+    def reach(self) -> contextlib.AbstractContextManager[None]:
+        """Around a connect: made from inside ``network`` when there is one."""
+        if self.network is None:
+            return contextlib.nullcontext()
+        from trove_it.localcloud.vm import netns
+
+        return netns.inside(self.network)
 
     @abc.abstractmethod
     def ping(self) -> bool:
@@ -104,4 +117,4 @@ class Probe(abc.ABC):
         pytest.skip(f"{type(self).__name__} cannot list databases")
 
     def with_credentials(self, credentials: Credentials) -> Probe:
-        return type(self)(self.host, self.port, credentials)
+        return type(self)(self.host, self.port, credentials, self.network)

@@ -19,7 +19,8 @@ class SqlProbe(Probe):
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
-        conn = self.connect()
+        with self.reach():
+            conn = self.connect()
         try:
             cur = conn.cursor()
             yield cur

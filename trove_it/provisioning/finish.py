@@ -9,6 +9,7 @@ terminal summary finds them.
 
 from __future__ import annotations
 
+from trove_it import boot_report
 from trove_it.leaks import find_leaks, sweep
 from trove_it.provisioning import early_start, slots
 from trove_it.provisioning.run import RunSetup, setup_of, teardown
@@ -26,9 +27,16 @@ def finish_slot(settings: Settings, run_state: RunState, slot: str) -> None:
     if setup is None or slot in state.get(FINISHED, []):
         return
     kept = list(state.get("kept", []))
-    lines = api_faults_report(settings, setup)
-    lines += leak_check(settings, setup, kept,
-                        where="" if slot == slots.SHARED else f" on {setup.local_cloud}")
+    lines: list[str] = []
+    try:
+        # Reports read a cloud that may be gone already (its worker killed):
+        # whatever they raise, the teardown below still runs.
+        lines += api_faults_report(settings, setup)
+        lines += boot_report.lines(setup.make_target(), settings.prefix)
+        lines += leak_check(settings, setup, kept,
+                            where="" if slot == slots.SHARED else f" on {setup.local_cloud}")
+    except Exception as exc:  # noqa: BLE001 - report, then still tear down
+        lines.append(f"{slot}: the run's reports could not be read: {type(exc).__name__}: {exc}")
     lines += teardown(settings, setup, keep=settings.keep or bool(kept))
     with run_state.locked() as current:
         current.setdefault(FINISHED, []).append(slot)

@@ -19,8 +19,8 @@ from typing import Any
 from trove_it import deletion
 from trove_it.clients import CloudClients
 from trove_it.errors import UserError
+from trove_it.images import container_images, registry
 from trove_it.images import manifest as manifests
-from trove_it.images import registry
 from trove_it.settings import Settings
 from trove_it.targets.base import Target
 
@@ -46,13 +46,13 @@ class RunImage:
 
 def build_for_run(settings: Settings, datastore: str) -> Path:
     """``--build-image``: build the datastore's image from elements/ (cached by DIB)."""
-    from trove_it.images import build, plan
+    from trove_it.images import build, pip_inputs, plan
 
     output = Path(os.environ.get("TROVE_IT_IMAGE_OUTPUT", "build/images"))
     request = plan.BuildRequest(datastore=datastore, version=settings.datastore_version,
-                                output=output)
+                                output=output, guest_agent=settings.guest_agent)
     built_plan = plan.make_plan(request, build.device_mapper_available(),
-                                build.image_cache(), build.constraints_file())
+                                build.image_cache(), pip_inputs.constraints_file())
     return build.run(built_plan)
 
 
@@ -76,9 +76,14 @@ def install(settings: Settings, target: Target, current_version: str | None) -> 
     if not version:
         raise UserError(f"{datastore} has no version on the {target.description} to boot "
                         f"the image with; give --datastore-version")
+    if record is not None and record.mode == "package" and target.runs_real_guests:
+        raise UserError(f"--image {path}: a package-mode image cannot serve Trove 26's guest "
+                        f"agent, which runs the database in a container; build it in "
+                        f"container mode (the default)")
     uploaded: list[str] = []
     if path is not None:
         image_id = _upload(admin, path, settings, uploaded)
+        container_images.publish(admin, record, lambda line: None)
     else:
         image_id = _existing_image(admin, str(settings.image))
     before = registry.find_version(admin, datastore, version)
@@ -95,6 +100,20 @@ def install(settings: Settings, target: Target, current_version: str | None) -> 
     if registered.created:
         run_image.created_version = registered.id
     return run_image
+
+
+def require_bootable(target: Target, datastore: str, version: str) -> None:
+    """On a vm local cloud, the version must boot a real guest image, not the
+    stand-in every local cloud registers."""
+    from trove_it.localcloud.datastores import LOCAL_IMAGE_ID
+
+    if not target.runs_real_guests or not target.has("admin"):
+        return
+    found = registry.find_version(target.clients("admin"), datastore, version) or {}
+    if found.get("image") in (None, "", LOCAL_IMAGE_ID):
+        raise UserError(f"{datastore} {version} boots no guest image on the vm local cloud: "
+                        f"give --image FILE (a container-mode image from 'trove-it image "
+                        f"build') or --build-image, or load one with 'trove-it image load'")
 
 
 def restore(admin: CloudClients, run_image: RunImage) -> None:

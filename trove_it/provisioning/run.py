@@ -154,6 +154,7 @@ def _provision_datastores(settings: Settings, target: Target, setup: RunSetup) -
             wanted_version = run_image.version
     for name in settings.datastores:
         version = ds_versions.ensure_version(target, member, name, wanted_version)
+        guest_image.require_bootable(target, name, version.name)
         entry = catalogue.get(name)
         if where.volume_type:
             placement.check_volume_type(member, where.volume_type, name, version.name)

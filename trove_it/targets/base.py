@@ -70,6 +70,22 @@ class LocalControl:
     def transient_faults(self) -> dict[str, Any]:
         return dict(self._call("GET", "/faults/transient")["transient"])
 
+    def vm(self, ref: str, lines: int = 100) -> dict[str, Any] | None:
+        """A vm cloud's QEMU guest of an instance or server (its boot stages,
+        verdict, console and agent log), or None when there is none (any more)."""
+        response = self.admin.session.request(f"{self.url}/_trove_it/vms/{ref}?lines={lines}",
+                                              "GET", raise_exc=False)
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise RuntimeError(f"local cloud control GET /vms/{ref} answered "
+                               f"{response.status_code}: {response.text[:200]}")
+        return dict(response.json()["vm"])
+
+    def vms(self) -> list[dict[str, Any]]:
+        """Every guest a vm cloud booted: the stages of each boot, in seconds."""
+        return list(self._call("GET", "/vms")["vms"])
+
     def server_log(self, lines: int = 100) -> list[str]:
         return list(self._call("GET", f"/logs/server?lines={lines}")["lines"])
 
@@ -85,6 +101,7 @@ class Target:
     cloud_names: dict[str, str | None]
     local_url: str | None = None
     _probed: bool = False
+    _local_status: dict[str, Any] | None = None
     _clients: dict[str, CloudClients] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -128,3 +145,22 @@ class Target:
         if not self.local_url:
             return None
         return LocalControl(self.local_url, self.clients("admin"))
+
+    def local_status(self) -> dict[str, Any]:
+        """A local cloud's status (read once: what it says does not change); empty
+        for any other cloud."""
+        if self._local_status is None:
+            control = self.control
+            self._local_status = control.status() if control is not None else {}
+        return self._local_status
+
+    @property
+    def guest_network(self) -> str | None:
+        """The namespace a vm local cloud's instances live in: their addresses are
+        reached from inside it. None on every other cloud."""
+        return self.local_status().get("namespace")
+
+    @property
+    def runs_real_guests(self) -> bool:
+        """A vm local cloud: Trove's own agent in QEMU guests, not the stand-in."""
+        return self.local_status().get("profile") == "vm"

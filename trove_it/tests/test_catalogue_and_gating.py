@@ -60,6 +60,10 @@ def test_gating_reasons() -> None:
     existing = _settings(os_cloud="somewhere")
     assert gating.reason_to_deselect(gating.TestNeeds("mysql", fault_injection=True),
                                      existing) == "fault injection needs the local cloud"
+    vm = _settings(local_profile="vm", datastore="mariadb")
+    assert gating.reason_to_deselect(gating.TestNeeds("mariadb", fault_injection=True), vm) \
+        == "fault injection needs the local cloud's stand-in guest, not Trove's own agent"
+    assert gating.reason_to_deselect(gating.TestNeeds("mariadb", ("backup",)), vm) is None
 
 
 def test_real_data_tests_are_deselected_only_for_emulated_datastores_on_the_local_cloud(

@@ -30,6 +30,12 @@ ADMIN_2_1 = {"OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:instance_name",
 
 
 class _NoEvents:
+    def boot(self, server: Server) -> None:
+        pass
+
+    def power_off(self, server: Server) -> None:
+        pass
+
     def power_cycle(self, server: Server) -> None:
         pass
 

@@ -45,6 +45,15 @@ def test_emulated_datastores_only_on_the_local_cloud() -> None:
         catalogue.AGENT_DATASTORE_NAMES
 
 
+def test_the_vm_profile_runs_only_what_trove_has_an_agent_for() -> None:
+    """Its guests run Trove 26's own agent: no stand-in emulates the rest."""
+    assert settings(local_profile="vm", datastore="mariadb,postgresql").local_profile == "vm"
+    for given in ({"datastore": "redis"}, {"datastore": "all", "include_emulated": True}):
+        with pytest.raises(SettingsError, match="--local-profile=vm runs Trove 26's own guest "
+                                                "agent, which has no manager for"):
+            settings(local_profile="vm", **given)
+
+
 def test_catalogue_says_which_datastores_have_a_guest_agent() -> None:
     agents = {d.name for d in catalogue.DATASTORES if d.guest_agent}
     assert agents == {"mysql", "mariadb", "postgresql"}
@@ -97,3 +106,12 @@ def test_every_option_has_cli_ini_and_env_names() -> None:
         assert spec.cli.startswith("--") and spec.ini.startswith("trove_it_")
         assert spec.env == "TROVE_IT_" + spec.name.upper()
         assert spec.help
+
+
+def test_guest_agent_goes_with_build_image() -> None:
+    built = settings(build_image=True, guest_agent="pypi:26.0.0")
+    assert built.guest_agent == "pypi:26.0.0"
+    with pytest.raises(SettingsError, match="give --build-image too"):
+        settings(guest_agent="pypi:26.0.0")
+    with pytest.raises(SettingsError, match="--guest-agent: "):
+        settings(build_image=True, guest_agent="latest")

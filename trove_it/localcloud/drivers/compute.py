@@ -207,6 +207,7 @@ class Server:
         return self
 
     def stop(self) -> None:
+        self._driver.events.power_off(self)
         self._touch("SHUTOFF")
 
     def start(self) -> None:
@@ -232,7 +233,13 @@ class ServerGroup:
 
 
 class ServerEvents(Protocol):
-    """What happens "inside" a server when nova acts on it (the guests)."""
+    """What happens "inside" a server when nova acts on it: the stand-in guests,
+    or (vm profile) a QEMU guest per server."""
+
+    def boot(self, server: Server) -> None:
+        """Start the server's guest; an exception is the server's fault."""
+
+    def power_off(self, server: Server) -> None: ...
 
     def power_cycle(self, server: Server) -> None: ...
 
@@ -376,8 +383,15 @@ class ComputeDriver:
                             "details": "Injected by trove-it fault injection "
                                        "(POST /_trove_it/faults/next-server-create)."}
             server._touch("ERROR")
-        else:
-            server._touch("ACTIVE")
+            return server
+        try:
+            self.events.boot(server)
+        except Exception as exc:  # noqa: BLE001 - nova records any spawn failure as the fault
+            server.fault = {"code": 500, "message": str(exc)[:255], "created": _now(),
+                            "details": f"{type(exc).__name__}: {exc}"}
+            server._touch("ERROR")
+            return server
+        server._touch("ACTIVE")
         return server
 
     def _root_volume(self, mappings: list[dict[str, Any]] | None) -> Any:

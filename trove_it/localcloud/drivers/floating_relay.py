@@ -14,10 +14,20 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 LOG = logging.getLogger(__name__)
 CHUNK = 65536
+Connect = Callable[[tuple[str, int]], socket.socket]
+"""Opens the upstream connection: a plain TCP connect, or one made from
+inside a vm cloud's namespace."""
+
+
+def connect_tcp(address: tuple[str, int]) -> socket.socket:
+    upstream = socket.create_connection(address, timeout=10)
+    upstream.settimeout(None)
+    return upstream
 
 
 @dataclass
@@ -27,7 +37,8 @@ class _Forward:
 
 
 class FloatingRelay:
-    def __init__(self) -> None:
+    def __init__(self, connect: Connect = connect_tcp) -> None:
+        self._connect = connect
         self._forwards: dict[str, _Forward] = {}
         self._lock = threading.Lock()
 
@@ -47,8 +58,7 @@ class FloatingRelay:
                 listener.close()
                 continue
             forward.listeners.append(listener)
-            threading.Thread(target=self._accept, args=(listener, fixed, port),
-                             name=f"relay-{floating}:{port}", daemon=True).start()
+            serve(listener, (fixed, port), self._connect, name=f"relay-{floating}:{port}")
         with self._lock:
             self._forwards[floating] = forward
         LOG.info("floating IP %s forwards tcp %s to %s", floating, ports, fixed)
@@ -71,22 +81,30 @@ class FloatingRelay:
         forward = self._forwards.get(floating)
         return sorted(s.getsockname()[1] for s in forward.listeners) if forward else []
 
-    @staticmethod
-    def _accept(listener: socket.socket, fixed: str, port: int) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # the listener was closed: the floating IP moved or went
-            try:
-                upstream = socket.create_connection((fixed, port), timeout=10)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()  # nothing listens behind it: refused, as DNAT would be
-                continue
-            pair = _Pair(client, upstream)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=pair.pump, args=(source, sink), daemon=True).start()
+
+
+def serve(listener: socket.socket, target: tuple[str, int], connect: Connect,
+          name: str) -> None:
+    """Relay every connection ``listener`` accepts to ``target``, until the
+    listener is closed."""
+    threading.Thread(target=_accept, args=(listener, target, connect), name=name,
+                     daemon=True).start()
+
+
+def _accept(listener: socket.socket, target: tuple[str, int], connect: Connect) -> None:
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:
+            return  # the listener was closed: the floating IP moved or went
+        try:
+            upstream = connect(target)
+        except OSError:
+            client.close()  # nothing listens behind it: refused, as DNAT would be
+            continue
+        pair = _Pair(client, upstream)
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=pair.pump, args=(source, sink), daemon=True).start()
 
 
 class _Pair:

@@ -25,7 +25,7 @@ from typing import Any
 
 from neutronclient.common import exceptions as neutron_exc
 
-from trove_it.localcloud.drivers.floating_relay import FloatingRelay
+from trove_it.localcloud.drivers.floating_relay import Connect, FloatingRelay, connect_tcp
 from trove_it.localcloud.lifecycle.profiles import NetworkPlan
 
 NETWORK_NAME = "trove-it-private"
@@ -48,9 +48,10 @@ class AddressPool:
     never given out.
     """
 
-    def __init__(self, cidr: str, exclude: str | None = None):
+    def __init__(self, cidr: str, exclude: str | None = None, private: bool = False):
         self.network = ipaddress.ip_network(cidr)
-        if self.network.version != 4 or not self.network.is_loopback:
+        if self.network.version != 4 or not (self.network.is_loopback or (
+                private and self.network.is_private)):
             raise ValueError(f"network CIDR {cidr} must be an IPv4 range inside 127.0.0.0/8")
         self._excluded = ipaddress.ip_network(exclude) if exclude else None
         self._used: set[str] = set()
@@ -110,12 +111,16 @@ class NetworkDriver:
     """The state behind the fake neutron client: the tenant network and, in the
     production profile, a management network (``profiles.NetworkPlan``)."""
 
-    def __init__(self, cidr: str, management: bool = False):
-        plan = NetworkPlan(cidr, management)
+    def __init__(self, cidr: str, management: bool = False, vm: bool = False,
+                 connect: Connect = connect_tcp):
+        """``vm``: the tenant subnet is the vm cloud's own private one (in its
+        namespace), reached through ``connect``."""
+        plan = NetworkPlan(cidr, management, vm)
         self.cidr = cidr
         public = plan.public_cidr
         self.tenant = _Network(plan.tenant_network_id, plan.tenant_subnet_id, NETWORK_NAME,
-                               plan.tenant_cidr, AddressPool(plan.tenant_cidr, exclude=public))
+                               plan.tenant_cidr, AddressPool(plan.tenant_cidr, exclude=public,
+                                                             private=vm))
         self.management: _Network | None = None
         if management:
             self.management = _Network(plan.management_network_id, plan.management_subnet_id,
@@ -128,7 +133,7 @@ class NetworkDriver:
         self.security_group_rules: dict[str, dict[str, Any]] = {}
         self.routers: dict[str, dict[str, Any]] = {}
         self.floating_ips: dict[str, dict[str, Any]] = {}
-        self.relay = FloatingRelay()
+        self.relay = FloatingRelay(connect)
         self._lock = threading.RLock()
         self._add_default_router(plan.router_id)
 

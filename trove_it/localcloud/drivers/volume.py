@@ -11,6 +11,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from trove_it.localcloud.lifecycle.profiles import VOLUME_TYPES
 
 VOLUME_TYPE = VOLUME_TYPES[0]
 ROOT_DEVICE = "/dev/vda"
+GB = 1024 ** 3
 
 
 class VolumeType:
@@ -60,6 +62,8 @@ class Volume:
         # a volume made from a snapshot holds a copy of its data (a file)
         self.data_file: str | None = None
         self.data_metadata: dict[str, Any] = {}
+        # the block device a VM sees (vm profile): a sparse raw file
+        self.backing_file: str | None = None
 
     def delete(self) -> None:
         self._driver.delete(self.id)
@@ -83,8 +87,14 @@ class Volume:
 
 
 class VolumeDriver:
+    """Volumes; with ``backing_dir`` (the vm profile) each is a sparse raw file
+    a guest attaches as a disk, and ``on_extend`` tells the running guest it grew."""
+
     def __init__(self, default_type: str | None = None, snapshot_dir: Path | None = None,
-                 capture: Capture | None = None) -> None:
+                 capture: Capture | None = None, backing_dir: Path | None = None,
+                 on_extend: Callable[[str, int], None] | None = None) -> None:
+        self.backing_dir = backing_dir
+        self.on_extend = on_extend
         self.volumes: dict[str, Volume] = {}
         self.snapshots = SnapshotStore(snapshot_dir, capture)
         self.types = {name: VolumeType(name) for name in VOLUME_TYPES}
@@ -119,6 +129,12 @@ class VolumeDriver:
                 copy = Path(source.data_file).with_name(f"volume-{volume.id}.data")
                 shutil.copyfile(source.data_file, copy)
                 volume.data_file, volume.data_metadata = str(copy), dict(source.data_metadata)
+        if self.backing_dir is not None:
+            self.backing_dir.mkdir(parents=True, exist_ok=True)
+            backing = self.backing_dir / f"volume-{volume.id}.raw"
+            with backing.open("wb") as handle:
+                handle.truncate(volume.size * GB)
+            volume.backing_file = str(backing)
         with self._lock:
             self.volumes[volume.id] = volume
         return volume
@@ -138,7 +154,7 @@ class VolumeDriver:
                 volume.__dict__.update(record)
                 volume._driver = self
                 for key, default in (("snapshot_id", None), ("data_file", None),
-                                     ("data_metadata", {})):
+                                     ("data_metadata", {}), ("backing_file", None)):
                     volume.__dict__.setdefault(key, default)
                 self.volumes[volume.id] = volume
         self.snapshots.restore(snapshot.get("snapshots", []))
@@ -161,8 +177,9 @@ class VolumeDriver:
                      f"dependent snapshots. (HTTP 400)")
         with self._lock:
             self.volumes.pop(volume.id, None)
-        if volume.data_file:
-            Path(volume.data_file).unlink(missing_ok=True)
+        for path in (volume.data_file, volume.backing_file):
+            if path:
+                Path(path).unlink(missing_ok=True)
 
     def attach(self, volume_id: str, server_id: str, device: str) -> None:
         volume = self.get(volume_id)
@@ -176,6 +193,11 @@ class VolumeDriver:
         volume = self.get(volume_id)
         volume.attachments = []
         volume.status = "available"
+
+    def attached_to(self, server_id: str) -> list[Volume]:
+        """The server's volumes, in the order they were attached."""
+        return [v for v in list(self.volumes.values())
+                if any(a["server_id"] == server_id for a in v.attachments)]
 
     def size_attached_to(self, server_id: str) -> int:
         """The size in GB of the data volume attached to a server (0 without one);
@@ -203,7 +225,12 @@ class VolumeDriver:
         if int(new_size) <= volume.size:
             raise cinder_exc.BadRequest(
                 400, f"New size for extend must be greater than current size ({volume.size}).")
+        if volume.backing_file:
+            with open(volume.backing_file, "r+b") as handle:
+                handle.truncate(int(new_size) * GB)
         volume.size = int(new_size)
+        if volume.attachments and self.on_extend is not None:
+            self.on_extend(volume.id, volume.size)
 
 
 class _Volumes:

@@ -24,6 +24,7 @@ from trove_it.localcloud.endpoints.wsgi_json import (
     json_response,
     request_json,
 )
+from trove_it.localcloud.lifecycle import profiles
 
 MAX_LINES = 2000
 
@@ -61,7 +62,37 @@ def _status(request: webob.Request) -> webob.Response:
         "unavailable_engines": dict(rt.engines.unavailable),
         "guests": [vm.describe() for vm in rt.guests.all()],
         "pending_faults": rt.faults.pending(),
+        **_vm_status(rt),
     })
+
+
+def _vm_status(rt: Any) -> dict[str, Any]:
+    """Where a vm cloud's guests live and what serves them (nothing otherwise)."""
+    services = rt.vm_services
+    if services is None:
+        return {}
+    return {"namespace": services.namespace, "gateway": profiles.VM_GATEWAY,
+            "registry": services.registry.url, "accel": rt.vm_host.accel.name,
+            "accel_reason": rt.vm_host.accel.reason,
+            "vms": [machine.server_id for machine in rt.vm_host.machines.values()]}
+
+
+def _vms(request: webob.Request) -> webob.Response:
+    """Every guest a vm cloud booted (deleted ones too): the stages each reached."""
+    _admin(request)
+    host = runtime.get().vm_host
+    return json_response({"vms": list(host.history.values()) if host is not None else []})
+
+
+def _vm(request: webob.Request, ref: str) -> webob.Response:
+    """A vm cloud's guest (by server or instance id): the stages its boot
+    reached, the verdict when it cannot come up, its console and agent log."""
+    _admin(request)
+    host = runtime.get().vm_host
+    machine = host.find(ref) if host is not None else None
+    if host is None or machine is None:
+        raise NotFound(f"No QEMU guest for {ref} on this cloud.")
+    return json_response({"vm": host.describe(machine, _lines(request))})
 
 
 def _guest(request: webob.Request, instance_id: str) -> Any:
@@ -150,6 +181,8 @@ def app_factory(global_config: dict[str, Any], **local_config: Any) -> Router:
         router.add("POST", f"/guests/(?P<instance_id>[^/]+)/{action}", _guest_action(method))
     router.add("GET", "/guests/(?P<instance_id>[^/]+)/log", _guest_log)
     router.add("GET", "/logs/server", _server_log)
+    router.add("GET", "/vms", _vms)
+    router.add("GET", "/vms/(?P<ref>[^/]+)", _vm)
     router.add("POST", "/faults/next-server-create", _fail_next_create)
     router.add("POST", "/faults/next-build-hold", _hold_next_build)
     router.add("DELETE", "/faults", _clear_faults)

@@ -53,6 +53,12 @@ class GuestRegistry:
             raise RuntimeError(f"server {server_id} runs no database to snapshot")
         return vm.engine.backup(target)
 
+    def boot(self, server: Server) -> None:
+        """Nothing to start: a stand-in guest comes to life at Trove's prepare."""
+
+    def power_off(self, server: Server) -> None:
+        """Nothing to stop: nova's stop only marks the server SHUTOFF here."""
+
     def power_cycle(self, server: Server) -> None:
         vm = self.for_server(server)
         if vm is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from trove_it.localcloud.lifecycle import profiles
 from trove_it.localcloud.lifecycle.layout import StateLayout
+from trove_it.localcloud.vm.services import VmSettings
 
 CLIENTS = "trove_it.localcloud.trove_clients"
 
@@ -28,6 +29,8 @@ class CloudSettings:
     survivable: bool = False
     """Engines outlive the server, which can hand its state over to a restart
     on another Trove (``lifecycle/hand_over``, ``trove-it cloud upgrade-run``)."""
+    vm: VmSettings | None = None
+    """The vm profile's ports and bus credentials."""
 
     @property
     def url(self) -> str:
@@ -36,6 +39,67 @@ class CloudSettings:
     @property
     def auth_url(self) -> str:
         return f"{self.url}/identity/v3"
+
+    @property
+    def guest_url(self) -> str:
+        """The server as a guest reaches it: itself, or through a vm cloud's gateway."""
+        if self.vm is not None:
+            return f"http://{profiles.VM_GATEWAY}:{self.port}"
+        return self.url
+
+    @property
+    def guest_config(self) -> str:
+        return str(self.layout.root / "trove-guestagent.conf")
+
+
+def _messaging(settings: CloudSettings) -> list[str]:
+    """How the control plane reaches its guests: in process (the stand-in guests
+    and ``fake:/``), or over the vm cloud's RabbitMQ to Trove's own agents."""
+    if settings.vm is None:
+        # One API process: the task manager shares its in-memory fake:/
+        # transport, which a forked worker would not see.
+        return ["transport_url = fake:/",
+                f"remote_guest_client = {CLIENTS}.guest_client"]
+    return [
+        f"transport_url = {settings.vm.bus.url('127.0.0.1')}",
+        # Trove injects this file into every guest (get_injected_files).
+        f"guest_config = {settings.guest_config}",
+        f"docker_insecure_registries = {profiles.VM_REGISTRY}",
+        "use_nova_server_config_drive = True",
+        # Stopping the cloud stops its guests; idle API connections need no wait.
+        "graceful_shutdown_timeout = 5",
+        # Emulated guests (TCG) are slow to answer; KVM ones are not.
+        "agent_call_low_timeout = 120",
+        "agent_call_high_timeout = 900",
+    ]
+
+
+def render_guest_conf(settings: CloudSettings) -> str:
+    """trove-guestagent.conf for a vm cloud's guests: the bus and the services
+    at the gateway, and this project's container images in the cloud's registry."""
+    assert settings.vm is not None
+    lines = [
+        "[DEFAULT]",
+        f"transport_url = {settings.vm.bus.url(profiles.VM_GATEWAY, profiles.VM_RABBIT_PORT)}",
+        "control_exchange = trove",
+        "debug = True",
+        "log_dir = /var/log/trove",
+        "log_file = trove-guestagent.log",
+        f"swift_url = {settings.guest_url}/object-store/v1/AUTH_",
+        # Emulated guests start databases slowly.
+        "state_change_wait_time = 600",
+        "command_process_timeout = 300",
+        "",
+        "[oslo_messaging_notifications]",
+        "driver = noop",
+        "",
+    ]
+    for datastore in ("mariadb", "postgresql"):
+        lines += [f"[{datastore}]",
+                  f"docker_image = {profiles.VM_REGISTRY}/trove-it/{datastore}",
+                  f"backup_docker_image = {profiles.VM_REGISTRY}/trove-it/{datastore}-backup",
+                  ""]
+    return "\n".join(lines)
 
 
 def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
@@ -50,10 +114,8 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         "bind_host = 127.0.0.1",
         f"bind_port = {settings.port}",
         f"api_paste_config = {layout.paste_ini}",
-        # One API process: the task manager shares its in-memory fake:/
-        # transport, which a forked worker would not see.
         "trove_api_workers = 1",
-        "transport_url = fake:/",
+        *_messaging(settings),
         "control_exchange = trove",
         "taskmanager_manager = trove.taskmanager.manager.Manager",
         f"remote_nova_client = {CLIENTS}.nova_client",
@@ -61,11 +123,10 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         f"remote_neutron_client = {CLIENTS}.neutron_client",
         f"remote_glance_client = {CLIENTS}.glance_client",
         f"remote_swift_client = {CLIENTS}.swift_client",
-        f"remote_guest_client = {CLIENTS}.guest_client",
-        # The task manager builds a swift client itself to read its URL when
-        # restoring or seeding a replica; without this it looks in an empty
-        # service catalog.
-        f"swift_url = {settings.url}/object-store/v1/AUTH_",
+        # The task manager builds a swift client itself only to read its URL,
+        # which it hands the guest for backups and restores; without this it
+        # looks in an empty service catalog.
+        f"swift_url = {settings.guest_url}/object-store/v1/AUTH_",
         "trove_volume_support = True",
         "trove_dns_support = False",
         f"management_networks = {plan.management_network_id if profile.management_network else ''}",
@@ -82,7 +143,7 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         f"volume_rootdisk_support = {profile.boot_from_volume}",
         "volume_rootdisk_size = 4",
         *([f"cinder_volume_type = {profile.volume_type}"] if profile.volume_type else []),
-        "agent_call_high_timeout = 120",
+        *([] if settings.vm else ["agent_call_high_timeout = 120"]),
         "default_datastore = mysql",
         "",
         "[database]",
@@ -94,6 +155,9 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         # Isolation plugs the user port into the database's container: with
         # a management network the database listens on the tenant port only.
         f"network_isolation = {profile.management_network}",
+        # (A vm cloud has no management network: Trove's isolation plugs the
+        # user port into the container through docker-hostnic, which its
+        # guests do not have.)
         # The tenant subnet has a router (drivers/network), so Trove's access
         # check runs as on a devstack; public instances get floating IPs here.
         "enable_access_check = True",
@@ -119,9 +183,19 @@ def render_trove_conf(settings: CloudSettings, admin_password: str) -> str:
         f"heartbeat_interval = {settings.heartbeat_interval}",
         f"public_url = {settings.url}",
         f"survivable = {settings.survivable}",
+        *_vm_options(settings),
         "",
     ]
     return "\n".join(lines)
+
+
+def _vm_options(settings: CloudSettings) -> list[str]:
+    if settings.vm is None:
+        return []
+    bus = settings.vm.bus
+    return [f"vm_bus_port = {bus.port}", f"vm_epmd_port = {bus.epmd_port}",
+            f"vm_dist_port = {bus.dist_port}", f"vm_bus_password = {bus.password}",
+            f"vm_registry_port = {settings.vm.registry_port}"]
 
 
 PASTE_INI = """\
@@ -209,6 +283,10 @@ paste.app_factory = trove_it.localcloud.endpoints.control:app_factory
 def write_config(settings: CloudSettings, admin_password: str) -> None:
     settings.layout.trove_conf.write_text(render_trove_conf(settings, admin_password))
     settings.layout.trove_conf.chmod(0o600)
+    if settings.vm is not None:
+        guest = Path(settings.guest_config)
+        guest.write_text(render_guest_conf(settings))
+        guest.chmod(0o600)
     settings.layout.paste_ini.write_text(PASTE_INI)
 
 

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -41,9 +42,13 @@ from trove_it.localcloud.lifecycle.layout import (
     StateLayout,
     default_state_dir,
 )
+from trove_it.localcloud.vm import services as vm_services
+from trove_it.localcloud.vm.rabbit import BusSettings
+from trove_it.localcloud.vm.services import VmSettings
 
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 45.0
+VM_STOP_TIMEOUT = 30.0
 LOCALCLOUD_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = LOCALCLOUD_DIR.parents[1]
 
@@ -188,6 +193,15 @@ class LocalCloud:
                 f"running and its state handed over to the next server; its upgrade-run "
                 f"resumes it, 'trove-it cloud down --name {self.name}' removes it")
         self._remove_state()
+        if self.profile.vm:
+            missing = vm_services.missing_tools()
+            if missing:
+                packages = " ".join(m for m in missing if " " not in m)
+                raise CloudError(f"the vm profile needs {', '.join(missing)} on this machine "
+                                 f"(apt-get install {packages})")
+            if os.geteuid() != 0:
+                raise CloudError("the vm profile makes a network namespace and taps: run as "
+                                 "root")
         try:
             return self._start(tie_to_parent, run_owned)
         except BaseException:
@@ -223,8 +237,10 @@ class LocalCloud:
         memory_disk.place_instances(layout.instances, layout.root)
         cidr = self._claim_cidr()
         trove = self._trove_env()
-        settings = CloudSettings(self.name, layout, _free_port(), cidr, debug=self.debug,
-                                 profile=self.profile, survivable=self.survivable)
+        port = _free_port()
+        settings = CloudSettings(self.name, layout, port, cidr, debug=self.debug,
+                                 profile=self.profile, survivable=self.survivable,
+                                 vm=self._vm_settings(port))
         identity = Identity.generate()
         identity.save(layout.identity)
         write_config(settings, identity.admin.password)
@@ -238,6 +254,13 @@ class LocalCloud:
             profile=self.profile.name, trove=trove.describe(), trove_spec=trove.spec.text)
         desc.save(layout)
         return desc
+
+    def _vm_settings(self, api_port: int) -> VmSettings | None:
+        """A vm cloud's ports and bus password, or None for the other profiles."""
+        if not self.profile.vm:
+            return None
+        bus = BusSettings(_free_port(), _free_port(), _free_port(), secrets.token_urlsafe(18))
+        return VmSettings(api_port=api_port, bus=bus, registry_port=_free_port())
 
     def _claim_cidr(self) -> str:
         """The asked-for range, or the first one no other live cloud on the
@@ -397,12 +420,18 @@ class LocalCloud:
         """Kill the server outright: everything it holds is removed next. Its
         engines die with it (each asked the kernel for SIGKILL when it does),
         and ``_remove_state`` reaps any left by pidfile (a survivable cloud's).
-        A graceful stop would only wait for idle client connections to close."""
+        A graceful stop would only wait for idle client connections to close.
+
+        A vm cloud's server is asked first (SIGTERM): it stops its QEMU guests,
+        message bus and registry and reaps them itself, which a machine whose
+        init reaps no orphans would otherwise keep as zombies."""
         pid = processes.read_pidfile(self.layout.server_pidfile)
         if self._process is not None:
             pid = self._process.pid
         if pid is not None and processes.alive(pid):
-            processes.terminate(pid, timeout=STOP_TIMEOUT, sig=signal.SIGKILL)
+            vm = read_option(self.layout.trove_conf, "trove_it", "profile") == "vm"
+            processes.terminate(pid, timeout=VM_STOP_TIMEOUT if vm else STOP_TIMEOUT,
+                                sig=signal.SIGTERM if vm else signal.SIGKILL)
         if self._process is not None:
             try:
                 self._process.wait(timeout=5)
@@ -416,6 +445,7 @@ class LocalCloud:
         # their pidfiles while they run.
         for pidfile in self.layout.engine_pidfiles():
             processes.reap_pidfile(pidfile)
+        vm_services.reap(self.layout)
         memory_disk.remove_instances(self.layout.instances)
         if self.layout.root.exists():
             shutil.rmtree(self.layout.root, ignore_errors=True)

@@ -19,11 +19,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _child_setup(death_signal: int, user: str | None, new_session: bool
-                 ) -> Callable[[], None]:
+def _child_setup(death_signal: int, user: str | None, new_session: bool,
+                 enter: Callable[[], None] | None = None) -> Callable[[], None]:
     parent = os.getpid()
     target = pwd.getpwnam(user) if user else None
 
@@ -33,6 +34,8 @@ def _child_setup(death_signal: int, user: str | None, new_session: bool
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         if new_session:
             os.setsid()
+        if enter is not None:
+            enter()
         if target is not None:
             os.setgroups([])
             os.setgid(target.pw_gid)
@@ -59,14 +62,16 @@ def user_env(user: str | None, env: dict[str, str] | None) -> dict[str, str] | N
 def spawn(argv: Sequence[str], *, log: Path, pidfile: Path | None = None,
           user: str | None = None, cwd: Path | None = None,
           env: dict[str, str] | None = None, death_signal: int = signal.SIGKILL,
-          new_session: bool = True) -> subprocess.Popen[bytes]:
-    """Start a long-running child that dies with this process."""
+          new_session: bool = True, enter: Callable[[], None] | None = None
+          ) -> subprocess.Popen[bytes]:
+    """Start a long-running child that dies with this process (``enter`` runs
+    in the child before exec: into a network namespace, say)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             cwd=str(cwd) if cwd else None, env=user_env(user, env), close_fds=True,
-            preexec_fn=_child_setup(death_signal, user, new_session))
+            preexec_fn=_child_setup(death_signal, user, new_session, enter))
     if pidfile is not None:
         pidfile.write_text(f"{proc.pid}\n")
     return proc
@@ -152,3 +157,31 @@ def run(argv: Sequence[str], *, user: str | None = None, timeout: float = 120.0,
     return subprocess.run(list(argv), input=input_data, capture_output=True, timeout=timeout,
                           env=user_env(user, env), cwd=str(cwd) if cwd else None,
                           preexec_fn=preexec, check=False)
+
+
+def adopt_orphans() -> None:
+    """Become the parent of every orphan among this process's descendants, so
+    that ``reap_zombie_children`` can collect them (on machines whose init
+    reaps no orphans, they would stay as zombies)."""
+    _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def reap_zombie_children() -> int:
+    """Collect this process's children that have exited; returns how many."""
+    me = str(os.getpid())
+    reaped = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] == "Z" and fields[1] == me:
+            try:
+                os.waitpid(int(entry.name), os.WNOHANG)
+                reaped += 1
+            except ChildProcessError:
+                pass
+    return reaped

@@ -18,6 +18,13 @@ so that a suite passing on it does not depend on the default's shortcuts:
   (``volume_rootdisk_support``), so servers boot from a volume made from the
   image;
 - a default volume type (``cinder_volume_type``) that is not the only one.
+
+The ``vm`` profile runs real guests: every server is a QEMU guest booted
+from its Glance image, with Trove 26's own guest agent reporting over a
+RabbitMQ of the cloud's own (``trove_it.localcloud.vm``). Its tenant network
+is a bridge in a network namespace of the cloud's own, so every vm cloud
+uses the same private subnet, and the guests reach the cloud's services
+(catalogue, message bus, container registry) at the subnet's gateway.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ class Profile:
     unlimited_quotas: bool = False
     boot_from_volume: bool = False
     volume_type: str | None = None
+    vm: bool = False
+    """Servers are QEMU guests running Trove's own agent (see ``trove_it.localcloud.vm``)."""
 
 
 PROFILES: dict[str, Profile] = {
@@ -46,7 +55,20 @@ PROFILES: dict[str, Profile] = {
         "servers booted from volume, default volume type 'trove-it-ssd'",
         management_network=True, availability_zone="az-1", unlimited_quotas=True,
         boot_from_volume=True, volume_type="trove-it-ssd"),
+    "vm": Profile(
+        "vm", "QEMU guests booted from their Glance image, running Trove's own guest agent "
+        "over the cloud's RabbitMQ; one network in a namespace of the cloud's own",
+        vm=True),
 }
+VM_TENANT_CIDR = "10.120.0.0/24"
+VM_GATEWAY = "10.120.0.1"
+"""The bridge in a vm cloud's namespace: the guests' gateway, where the gateway
+relay serves the catalogue, RabbitMQ and the registry."""
+VM_RABBIT_PORT = 5672
+VM_REGISTRY_PORT = 5000
+VM_REGISTRY = f"{VM_GATEWAY}:{VM_REGISTRY_PORT}"
+"""Where a vm cloud's guests pull container images from; guest images built
+for it preload theirs under this name."""
 DEFAULT = "default"
 VOLUME_TYPES = ("trove-it-local", "trove-it-ssd")
 """Every local cloud offers both; the production profile makes the second the default."""
@@ -71,6 +93,7 @@ class NetworkPlan:
 
     cidr: str
     management: bool
+    vm: bool = False
 
     def _id(self, what: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"trove-it:{self.cidr}:{what}"))
@@ -93,7 +116,10 @@ class NetworkPlan:
 
     @property
     def tenant_cidr(self) -> str:
-        """The whole range, or its lower half when a management network takes the upper."""
+        """The whole range, or its lower half when a management network takes the
+        upper; a vm cloud's own subnet in its namespace."""
+        if self.vm:
+            return VM_TENANT_CIDR
         net = ipaddress.ip_network(self.cidr)
         return str(next(net.subnets(1))) if self.management else str(net)
 
