@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from trove_it import compute_facts, waiters
-from trove_it.accounts import listed_databases, listed_users
+from trove_it.accounts import listed_users, wait_for_create_time_accounts
 from trove_it.clients import CloudClients
 from trove_it.expect import api_error, request
 from trove_it.images import registry
@@ -140,10 +140,7 @@ def test_create_response(raw_create: Any, member: CloudClients, target: Target,
     assert shown["locality"] == "affinity"
     assert "fault" not in shown, f"a healthy new instance shows a fault: {shown['fault']}"
     if datastore.has("databases", "users"):
-        names = {d["name"] for d in databases}
-        waiters.wait_until("the helper database and user to be listed",
-                           lambda: names <= set(listed_databases(member, ready.id))
-                           and {u["name"] for u in users} <= set(listed_users(member, ready.id)))
+        wait_for_create_time_accounts(member, ready.id, databases, users)
     probe = probes.optional(ready)
     if probe is not None:
         assert probe.ping(), f"the helper account cannot log in to {datastore.name}"
@@ -183,9 +180,8 @@ def test_create_initialized_instance(raw_create: Any, configuration_factory: Any
     assert ready.id in attached
 
     if datastore.has("databases", "users"):
-        wanted = {d["name"] for d in databases}
-        waiters.wait_until("the databases of the create call to be listed",
-                           lambda: wanted <= set(listed_databases(member, ready.id)))
+        # Trove's guest reports ACTIVE first, then creates these.
+        wait_for_create_time_accounts(member, ready.id, databases, users)
         listed = listed_users(member, ready.id)
         for user in users:
             assert user["name"] in listed, f"user {user['name']} is not listed"

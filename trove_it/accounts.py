@@ -8,6 +8,7 @@ reports, so every change is followed by a wait on the listing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from trove_it import waiters
 from trove_it.catalogue import DatabaseDef, UserDef
@@ -91,3 +92,27 @@ def forget_users(clients: CloudClients, instance_id: str, users: Iterable[UserDe
 def _wait_unlisted(clients: CloudClients, instance_id: str, name: str) -> None:
     waiters.wait_until(f"user {name} to be gone",
                        lambda: name not in listed_users(clients, instance_id))
+
+
+def wait_for_create_time_accounts(clients: CloudClients, instance_id: str,
+                                  databases: Iterable[dict[str, Any]],
+                                  users: Iterable[dict[str, Any]]) -> None:
+    """Wait until the databases and users a create asked for are listed.
+
+    Trove's guest reports the instance ready (ACTIVE) first and only then
+    creates them (``Manager.prepare``: "additional instance
+    initialization"), so ACTIVE alone does not mean they are there.
+    """
+    names = {d["name"] for d in databases}
+    wanted = {u["name"]: {d["name"] for d in u.get("databases", [])} for u in users}
+    if names:
+        waiters.wait_until(f"create-time databases {sorted(names)} to be listed",
+                           lambda: names <= set(listed_databases(clients, instance_id)))
+    if wanted:
+        def all_granted() -> bool:
+            listed = listed_users(clients, instance_id)
+            return all(name in listed and dbs <= set(listed[name])
+                       for name, dbs in wanted.items())
+
+        waiters.wait_until(f"create-time users {sorted(wanted)} to be listed with their "
+                           f"databases", all_granted)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from trove_it import catalogue, waiters
+from trove_it import accounts, catalogue, waiters
 from trove_it.clients import CloudClients
 from trove_it.provisioning.run import DatastoreSetup
 
@@ -105,14 +105,18 @@ def build_instance(clients: CloudClients, datastore: DatastoreUnderTest, name: s
                    on_created: Callable[[Any], None], admin: CloudClients | None = None,
                    progress: Callable[[str], None] | None = None, **kwargs: Any) -> Any:
     """Create an instance, hand it to ``on_created`` (cleanup registration) at once,
-    then wait until it is ACTIVE and HEALTHY."""
+    then wait until it is ACTIVE and HEALTHY and lists the databases and users
+    the create asked for."""
     instance = request_instance(clients, datastore, name, **kwargs)
     on_created(instance)
     operation = "restore" if kwargs.get("restorePoint") else \
         "replica" if kwargs.get("replica_of") else "build"
-    return waiters.wait_for_instance(
+    ready = waiters.wait_for_instance(
         clients.trove, instance.id, operation=operation,
         trove_admin=admin.trove if admin else None, progress=progress)
+    accounts.wait_for_create_time_accounts(clients, instance.id, kwargs.get("databases") or [],
+                                           kwargs.get("users") or [])
+    return ready
 
 
 def address_of(instance: Any) -> str:

@@ -162,20 +162,6 @@ class GuestAPI:
                     self._report_restored_root(engine)
                 if snapshot:
                     self._attach_from_snapshot(engine, snapshot)
-                # Like Trove's guest manager, a database or user that cannot be
-                # created (a restored dump already has it, say) is a warning.
-                for create, items in ((self._create_databases, databases),
-                                      (self._create_users, users)):
-                    for item in items or []:
-                        try:
-                            create(engine, [item])
-                        except Exception as exc:  # noqa: BLE001 - logged, as Trove's guest
-                            vm.log(f"prepare: could not create {item.get('name')}: {exc}")
-                if root_password and not backup_info:
-                    engine.enable_root(root_password)
-                    vm.extra["root_enabled"] = True
-                if modules:
-                    self._modules().apply(modules)
                 vm.phase = cluster.PENDING if cluster_config else "ready"
                 vm.log("prepare: complete, engine " + engine.version() +
                        (" (waiting to form its cluster)" if cluster_config else ""))
@@ -184,9 +170,44 @@ class GuestAPI:
                 vm.error = f"{type(exc).__name__}: {exc}"
                 vm.log(f"prepare failed: {vm.error}")
                 LOG.exception("prepare of %s failed", vm.instance_id)
+                vm.report()
+                return
             vm.report()
+            # As Trove's guest manager: with the instance reported ready,
+            # modules, then (outside a cluster) databases, users and root.
+            # A failure here is a warning and leaves the instance ACTIVE.
+            self._initialise(engine, databases, users, root_password,
+                             None if cluster_config else backup_info, modules,
+                             in_cluster=bool(cluster_config))
 
         vm.in_background("prepare", work)
+
+    def _initialise(self, engine: Engine, databases: Any, users: Any,
+                    root_password: str | None, backup_info: dict[str, Any] | None,
+                    modules: list[dict[str, Any]] | None, in_cluster: bool) -> None:
+        vm = self.vm
+        try:
+            if modules:
+                self._modules().apply(modules)
+        except Exception as exc:  # noqa: BLE001 - logged, as Trove's guest
+            vm.log(f"prepare: could not apply modules: {exc}")
+        if in_cluster:
+            return
+        # A database or user that cannot be created (a restored dump already
+        # has it, say) is a warning.
+        for create, items in ((self._create_databases, databases),
+                              (self._create_users, users)):
+            for item in items or []:
+                try:
+                    create(engine, [item])
+                except Exception as exc:  # noqa: BLE001 - logged, as Trove's guest
+                    vm.log(f"prepare: could not create {item.get('name')}: {exc}")
+        if root_password and not backup_info:
+            try:
+                engine.enable_root(root_password)
+                vm.extra["root_enabled"] = True
+            except Exception as exc:  # noqa: BLE001 - logged, as Trove's guest
+                vm.log(f"prepare: could not enable root: {exc}")
 
     def _create_databases(self, engine: Engine, databases: list[dict[str, Any]]) -> None:
         try:
