@@ -28,6 +28,14 @@ def finish_slot(settings: Settings, run_state: RunState, slot: str) -> None:
         return
     kept = list(state.get("kept", []))
     lines: list[str] = []
+    if _local_cloud_gone(setup):
+        # Its worker was killed (Ctrl-C under xdist): nothing to report on,
+        # and every call would wait out the client's connect retries.
+        lines.append(f"{slot}: the local cloud {setup.local_cloud} had already stopped; "
+                     f"removing what is left of it")
+        lines += teardown(settings, setup, keep=settings.keep or bool(kept))
+        _record_finished(run_state, slot, lines)
+        return
     try:
         # Reports read a cloud that may be gone already (its worker killed):
         # whatever they raise, the teardown below still runs.
@@ -38,9 +46,22 @@ def finish_slot(settings: Settings, run_state: RunState, slot: str) -> None:
     except Exception as exc:  # noqa: BLE001 - report, then still tear down
         lines.append(f"{slot}: the run's reports could not be read: {type(exc).__name__}: {exc}")
     lines += teardown(settings, setup, keep=settings.keep or bool(kept))
+    _record_finished(run_state, slot, lines)
+
+
+def _record_finished(run_state: RunState, slot: str, lines: list[str]) -> None:
     with run_state.locked() as current:
         current.setdefault(FINISHED, []).append(slot)
         current.setdefault(SUMMARY, []).extend(lines)
+
+
+def _local_cloud_gone(setup: RunSetup) -> bool:
+    """A local cloud this run started that no longer answers."""
+    if not (setup.started_local_cloud and setup.local_cloud):
+        return False
+    from trove_it.localcloud.lifecycle.launcher import LocalCloud
+
+    return not LocalCloud(setup.local_cloud).is_running()
 
 
 def api_faults_report(settings: Settings, setup: RunSetup) -> list[str]:
