@@ -57,14 +57,19 @@ def create_users(clients: CloudClients, instance_id: str, users: Iterable[UserDe
     names = {u.name for u in defs}
     request(clients, "POST", f"/instances/{instance_id}/users",
             {"users": [u.body() for u in defs]}, expect=202)
+    _wait_users_granted(clients, instance_id, {u.name: set(u.databases) for u in defs},
+                        f"users {sorted(names)}")
+
+
+def _wait_users_granted(clients: CloudClients, instance_id: str,
+                        wanted: dict[str, set[str]], what: str) -> None:
+    """Wait until each user is listed with (at least) its databases."""
 
     def all_granted() -> bool:
         listed = listed_users(clients, instance_id)
-        return all(u.name in listed and set(u.databases) <= set(listed[u.name])
-                   for u in defs)
+        return all(name in listed and dbs <= set(listed[name]) for name, dbs in wanted.items())
 
-    waiters.wait_until(f"users {sorted(names)} to be listed with their databases",
-                       all_granted)
+    waiters.wait_until(f"{what} to be listed with their databases", all_granted)
 
 
 def forget_user(clients: CloudClients, instance_id: str, user: UserDef) -> None:
@@ -109,10 +114,4 @@ def wait_for_create_time_accounts(clients: CloudClients, instance_id: str,
         waiters.wait_until(f"create-time databases {sorted(names)} to be listed",
                            lambda: names <= set(listed_databases(clients, instance_id)))
     if wanted:
-        def all_granted() -> bool:
-            listed = listed_users(clients, instance_id)
-            return all(name in listed and dbs <= set(listed[name])
-                       for name, dbs in wanted.items())
-
-        waiters.wait_until(f"create-time users {sorted(wanted)} to be listed with their "
-                           f"databases", all_granted)
+        _wait_users_granted(clients, instance_id, wanted, f"create-time users {sorted(wanted)}")

@@ -29,7 +29,7 @@ from trove_it.containers.recipes import (
     Recipe,
 )
 from trove_it.errors import UserError
-from trove_it.images import mirrors, pip_inputs
+from trove_it.images import loops, mirrors, pip_inputs
 
 Progress = Callable[[str], None]
 STEP_TIMEOUT = 1800.0
@@ -94,22 +94,11 @@ def remove_tree(path: Path) -> None:
     """Remove a work tree, refusing if anything is mounted below it."""
     if not path.exists():
         return
-    mounted = _mounts_below(path)
+    mounted = loops.mounts_under(path)
     if mounted:
         raise UserError(f"{path} still has mounts below it ({', '.join(mounted)}); "
                         f"unmount them (umount -R) before it can be removed")
     shutil.rmtree(path)
-
-
-def _mounts_below(path: Path) -> list[str]:
-    prefix = str(path.resolve()).rstrip("/") + "/"
-    found = []
-    with open("/proc/self/mountinfo") as table:
-        for line in table:
-            point = line.split()[4].replace("\\040", " ")
-            if point.startswith(prefix) or point == prefix.rstrip("/"):
-                found.append(point)
-    return found
 
 
 def _in_chroot(root: Path, script: str, what: str, log: Path) -> None:
